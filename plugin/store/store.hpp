@@ -1,0 +1,65 @@
+// The store interface: where what must last lives, and where friends come from.
+// Every call is made on the host's loop thread and never blocks. Results come back through
+// callbacks run from pump() on the loop thread (never from inside the call that asked), so a
+// store that answers later from a worker thread (MariaDB) fits the same shape as the
+// in-memory store. A worker thread that finishes something calls the `wake` function given at
+// construction; the host then calls on_wake, and the service calls pump().
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/types.hpp"
+
+namespace presence::store {
+
+struct StoreHealth {
+    bool ok = true;               // false: degraded (database unreachable, writes queued)
+    std::string backend;          // "memory" | "mariadb"
+    std::string detail;           // human-readable state, e.g. "connected", "reconnecting"
+    std::size_t queue_depth = 0;  // writes waiting to be written
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Loads the records of `ids` (a record with defaults for ids never stored). `ok` false
+    // means the store could not answer (database down past its retry budget): the caller
+    // must not invent a state (an invisible user would leak as online).
+    using UsersDone = std::function<void(bool ok, std::vector<core::UserRecord> records)>;
+    virtual void load_users(std::vector<std::string> ids, UsersDone done) = 0;
+
+    // Loads the friend ids of `id`.
+    using FriendsDone = std::function<void(bool ok, std::vector<std::string> friends)>;
+    virtual void load_friends(std::string id, FriendsDone done) = 0;
+
+    // Write-behind of a user's durable state. Coalesced per user (the latest record wins) and
+    // batched; never lost once accepted, unless the bounded queue overflows (see README).
+    virtual void save_user(const core::UserRecord& record) = 0;
+
+    // The host application's friendship changed. The memory store updates its graph; a store
+    // whose friendships belong to the host's database ignores it (the cache lives in the core).
+    virtual void friendship_changed(bool added, const std::string& a, const std::string& b) = 0;
+
+    // Loop thread: run the callbacks of finished loads. Cheap when nothing finished.
+    virtual void pump() = 0;
+
+    // Blocks until every accepted write is written or `max_wait_ms` passes (destroy only).
+    // Returns true when nothing is left unwritten.
+    virtual bool flush(long max_wait_ms) = 0;
+
+    virtual StoreHealth health() const = 0;
+};
+
+struct MemoryStoreOptions {
+    std::string friends_file;  // "" = no initial friendships
+};
+
+// Returns nullptr and sets *err when the friends file cannot be read or has a bad line.
+std::unique_ptr<Store> make_memory_store(const MemoryStoreOptions& options, std::string* err);
+
+}  // namespace presence::store
