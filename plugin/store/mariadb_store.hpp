@@ -1,0 +1,28 @@
+// The MariaDB store (SPEC 8): schema + migrations, friends through friends_query, coalesced and
+// batched write-behind on a worker thread, reconnect with backoff, degraded health while down.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace presence::store {
+
+struct MariaDbOptions {
+    std::string url;            // mariadb://user:pass@host:port/db or mariadb://user:pass@/db?socket=PATH
+    std::string friends_query;  // one '?' placeholder: the user id
+    std::size_t max_queue = 1'000'000;  // pending coalesced user writes kept while the DB is down
+};
+
+// Parses and checks the URL, connects once (to fail fast on a wrong password or unknown
+// database), runs migrations, starts the worker thread(s). `wake` is called from the worker
+// thread when results are ready; `log(level, line)` may be called from any thread (levels as
+// PRESENCE_LOG_*). Returns nullptr with a clear reason in *err on failure.
+std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options,
+                                          std::function<void()> wake,
+                                          std::function<void(int, const std::string&)> log,
+                                          std::string* err);
+
+}  // namespace presence::store
