@@ -112,6 +112,10 @@ public:
     std::size_t connection_count() const;
     std::size_t online_user_count() const;  // users with at least one live connection
     std::size_t loaded_user_count() const;
+    // Deadlines waiting in the timer heap, and how many tick() has popped so far (tests check
+    // that tick work follows what is due, not the number of connections).
+    std::size_t timer_queue_size() const;
+    std::uint64_t timers_run() const;
 
     struct Impl;
 
