@@ -11,8 +11,8 @@
 namespace presence::store {
 
 struct MariaDbOptions {
-    std::string url;            // mariadb://user:pass@host:port/db or mariadb://user:pass@/db?socket=PATH
-    std::string friends_query;  // one '?' placeholder: the user id
+    std::string url;  // mariadb://user:pass@host:port/db or mariadb://user:pass@/db?socket=PATH
+    std::string friends_query;          // one '?' placeholder: the user id
     std::size_t max_queue = 1'000'000;  // pending coalesced user writes kept while the DB is down
 };
 
@@ -20,8 +20,7 @@ struct MariaDbOptions {
 // database), runs migrations, starts the worker thread(s). `wake` is called from the worker
 // thread when results are ready; `log(level, line)` may be called from any thread (levels as
 // PRESENCE_LOG_*). Returns nullptr with a clear reason in *err on failure.
-std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options,
-                                          std::function<void()> wake,
+std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options, std::function<void()> wake,
                                           std::function<void(int, const std::string&)> log,
                                           std::string* err);
 

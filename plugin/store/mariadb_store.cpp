@@ -1,0 +1,394 @@
+// The MariaDB store: the loop thread only queues work and runs finished callbacks; one worker
+// thread owns the connection and does every database call. A single worker (rather than a
+// reader and a writer) is deliberate: a load then sees every write accepted before it, either
+// already committed or still in the queue (which it overlays), with no race between the two.
+#include "store/mariadb_store.hpp"
+
+#include <presence_plugin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "store/mariadb_connection.hpp"
+#include "store/mariadb_schema.hpp"
+#include "store/mariadb_session.hpp"
+#include "store/mariadb_url.hpp"
+#include "store/mariadb_write_queue.hpp"
+
+namespace presence::store {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr auto kBackoffMin = 100ms;
+constexpr auto kBackoffMax = 5000ms;
+constexpr auto kLoadRetry = 3000ms;        // a load waits this long for the database to return
+constexpr auto kIdlePing = 2000ms;         // an idle worker checks its connection this often
+constexpr std::size_t kBatchUsers = 2048;  // users per write transaction
+
+struct LoadJob {
+    bool friends = false;
+    std::vector<std::string> ids;    // unique; friends: the one user
+    std::vector<std::string> asked;  // load_users: the ids in the order asked
+    Store::UsersDone users_done;
+    Store::FriendsDone friends_done;
+    Clock::time_point deadline;
+};
+
+class MariaDbStore final : public Store {
+  public:
+    MariaDbStore(const MariaDbOptions& options, MariaDbUrl url, MysqlPtr conn,
+                 std::function<void()> wake, std::function<void(int, const std::string&)> log)
+        : url_(std::move(url)),
+          friends_query_(options.friends_query),
+          wake_(std::move(wake)),
+          log_(std::move(log)),
+          queue_(options.max_queue) {
+        worker_ = std::thread([this, c = std::move(conn)]() mutable { run(std::move(c)); });
+    }
+
+    ~MariaDbStore() override {
+        {
+            std::lock_guard lk(mu_);
+            stop_ = true;
+        }
+        work_cv_.notify_all();
+        worker_.join();
+    }
+
+    void load_users(std::vector<std::string> ids, UsersDone done) override {
+        LoadJob job;
+        std::unordered_set<std::string> seen;
+        for (const auto& id : ids) {
+            if (seen.insert(id).second) job.ids.push_back(id);
+        }
+        job.asked = std::move(ids);
+        job.users_done = std::move(done);
+        enqueue(std::move(job));
+    }
+
+    void load_friends(std::string id, FriendsDone done) override {
+        LoadJob job;
+        job.friends = true;
+        job.ids.push_back(std::move(id));
+        job.friends_done = std::move(done);
+        enqueue(std::move(job));
+    }
+
+    void save_user(const core::UserRecord& record) override {
+        AcceptResult result;
+        std::size_t depth = 0;
+        {
+            std::lock_guard lk(mu_);
+            result = queue_.accept(record);
+            depth = queue_.size();
+        }
+        work_cv_.notify_one();
+        if (result.dropped) {
+            log(PRESENCE_LOG_WARN, "mariadb store: write queue full (" + std::to_string(depth) +
+                                       " users): dropped " + std::to_string(result.dropped) +
+                                       " oldest last-seen-only refresh(es)");
+        }
+        if (result.over_bound) {
+            log(PRESENCE_LOG_WARN, "mariadb store: write queue over its bound (" +
+                                       std::to_string(depth) +
+                                       " users), keeping status changes that are never dropped");
+        }
+    }
+
+    // Friendships live in the host's table; the core keeps the cache of online users.
+    void friendship_changed(bool, const std::string&, const std::string&) override {}
+
+    void pump() override {
+        std::vector<std::function<void()>> ready;
+        {
+            std::lock_guard lk(mu_);
+            ready.swap(done_);
+        }
+        for (auto& callback : ready) callback();
+    }
+
+    bool flush(long max_wait_ms) override {
+        std::unique_lock lk(mu_);
+        work_cv_.notify_one();
+        return idle_cv_.wait_for(lk, std::chrono::milliseconds(std::max(0L, max_wait_ms)),
+                                 [this] { return queue_.empty() && in_flight_ == 0; });
+    }
+
+    StoreHealth health() const override {
+        std::lock_guard lk(mu_);
+        StoreHealth h;
+        h.ok = connected_;
+        h.backend = "mariadb";
+        h.detail = connected_ ? "connected" : "reconnecting";
+        h.queue_depth = queue_.size() + in_flight_;
+        return h;
+    }
+
+  private:
+    void log(int level, const std::string& line) {
+        if (log_) log_(level, line);
+    }
+
+    void enqueue(LoadJob job) {
+        job.deadline = Clock::now() + kLoadRetry;
+        {
+            std::lock_guard lk(mu_);
+            loads_.push_back(std::move(job));
+        }
+        work_cv_.notify_one();
+    }
+
+    // Called with lk held; hands a finished callback to the loop thread and wakes it.
+    void deliver(std::unique_lock<std::mutex>& lk, std::function<void()> callback) {
+        done_.push_back(std::move(callback));
+        lk.unlock();
+        if (wake_) wake_();
+        lk.lock();
+    }
+
+    void answer_failed(std::unique_lock<std::mutex>& lk, LoadJob& job) {
+        if (job.friends) {
+            deliver(lk, [done = std::move(job.friends_done)] { done(false, {}); });
+        } else {
+            deliver(lk, [done = std::move(job.users_done)] { done(false, {}); });
+        }
+    }
+
+    void fail_expired_loads(std::unique_lock<std::mutex>& lk) {
+        const auto now = Clock::now();
+        while (!loads_.empty() && loads_.front().deadline <= now) {
+            LoadJob job = std::move(loads_.front());
+            loads_.pop_front();
+            log(PRESENCE_LOG_WARN, "mariadb store: database unreachable, a load gave up");
+            answer_failed(lk, job);
+        }
+    }
+
+    void lost(const MariaDbFailure& failure, std::unique_ptr<MariaDbSession>& session) {
+        if (connected_) {
+            log(PRESENCE_LOG_WARN, "mariadb store: connection lost (" + failure.message +
+                                       "), queueing writes and reconnecting");
+        }
+        session.reset();
+        connected_ = false;
+    }
+
+    void run_load(std::unique_lock<std::mutex>& lk, std::unique_ptr<MariaDbSession>& session) {
+        LoadJob job = std::move(loads_.front());
+        loads_.pop_front();
+        lk.unlock();
+        MariaDbFailure failure;
+        std::unordered_map<std::string, core::UserRecord> found;
+        std::vector<std::string> friends;
+        const bool ok = job.friends ? session->load_friends(job.ids.front(), &friends, &failure)
+                                    : session->load_users(job.ids, &found, &failure);
+        lk.lock();
+        if (!ok) {
+            if (mariadb_error_is_transient(failure.errno_value)) {
+                lost(failure, session);
+                loads_.push_front(std::move(job));  // retried after reconnecting, until deadline
+                return;
+            }
+            log(PRESENCE_LOG_ERROR, "mariadb store: load failed: " + failure.message);
+            answer_failed(lk, job);
+            return;
+        }
+        if (job.friends) {
+            deliver(lk, [done = std::move(job.friends_done), f = std::move(friends)]() mutable {
+                done(true, std::move(f));
+            });
+            return;
+        }
+        // Writes still queued are newer than the database: they win.
+        std::vector<core::UserRecord> records;
+        records.reserve(job.asked.size());
+        for (const auto& id : job.asked) {
+            if (const core::UserRecord* pending = queue_.find(id)) {
+                records.push_back(*pending);
+            } else if (auto it = found.find(id); it != found.end()) {
+                queue_.remember_loaded(it->second);
+                records.push_back(it->second);
+            } else {
+                core::UserRecord fresh;
+                fresh.user_id = id;
+                records.push_back(std::move(fresh));
+            }
+        }
+        deliver(lk, [done = std::move(job.users_done), r = std::move(records)]() mutable {
+            done(true, std::move(r));
+        });
+    }
+
+    void run_write(std::unique_lock<std::mutex>& lk, std::unique_ptr<MariaDbSession>& session) {
+        std::vector<PendingWrite> batch = queue_.take_batch(kBatchUsers);
+        in_flight_ = batch.size();
+        lk.unlock();
+        MariaDbFailure failure;
+        bool ok = session->write(batch, &failure);
+        if (!ok && !mariadb_error_is_transient(failure.errno_value)) {
+            // A row the server refuses must not block every other user forever: write one by
+            // one, and drop (loudly) only the rows refused on their own.
+            log(PRESENCE_LOG_ERROR,
+                "mariadb store: batch refused (" + failure.message + "), retrying row by row");
+            std::vector<PendingWrite> rest;
+            for (auto& w : batch) {
+                if (!rest.empty()) {
+                    rest.push_back(std::move(w));
+                    continue;
+                }
+                MariaDbFailure one;
+                if (session->write({w}, &one)) continue;
+                if (mariadb_error_is_transient(one.errno_value)) {
+                    failure = one;
+                    rest.push_back(std::move(w));
+                    continue;
+                }
+                log(PRESENCE_LOG_ERROR, "mariadb store: dropped the write of user " +
+                                            w.record.user_id + ": " + one.message);
+            }
+            batch = std::move(rest);
+            ok = batch.empty();
+        }
+        lk.lock();
+        in_flight_ = 0;
+        if (!ok) {
+            queue_.give_back(std::move(batch));
+            lost(failure, session);
+        } else {
+            rows_written_ += batch.size();
+        }
+        idle_cv_.notify_all();
+    }
+
+    void run(MysqlPtr first) {
+        auto session = std::make_unique<MariaDbSession>(std::move(first), friends_query_);
+        auto backoff = Clock::duration(kBackoffMin);
+        Clock::time_point next_attempt = Clock::now();
+        std::unique_lock lk(mu_);
+        while (!stop_) {
+            if (!session) {
+                fail_expired_loads(lk);
+                if (Clock::now() < next_attempt) {
+                    auto until = next_attempt;
+                    if (!loads_.empty()) until = std::min(until, loads_.front().deadline);
+                    work_cv_.wait_until(lk, until);
+                    continue;
+                }
+                lk.unlock();
+                std::string err;
+                MysqlPtr conn = mariadb_open(url_, &err);
+                lk.lock();
+                if (conn) {
+                    session = std::make_unique<MariaDbSession>(std::move(conn), friends_query_);
+                    connected_ = true;
+                    backoff = kBackoffMin;
+                    log(PRESENCE_LOG_INFO, "mariadb store: reconnected, " +
+                                               std::to_string(queue_.size()) +
+                                               " queued user writes to go");
+                } else {
+                    log(PRESENCE_LOG_DEBUG, "mariadb store: reconnect failed: " + err);
+                    next_attempt = Clock::now() + backoff;
+                    backoff = std::min<Clock::duration>(backoff * 2, kBackoffMax);
+                }
+                continue;
+            }
+            if (!loads_.empty()) {
+                run_load(lk, session);  // loads first: a user is waiting on them
+            } else if (!queue_.empty()) {
+                run_write(lk, session);
+            } else {
+                idle_cv_.notify_all();
+                if (work_cv_.wait_for(lk, kIdlePing) == std::cv_status::timeout && session &&
+                    loads_.empty() && queue_.empty() && !stop_) {
+                    // Notice an outage while idle too, so health() tells the truth.
+                    lk.unlock();
+                    MariaDbFailure failure;
+                    const bool alive = session->ping(&failure);
+                    lk.lock();
+                    if (!alive) lost(failure, session);
+                }
+            }
+        }
+    }
+
+    const MariaDbUrl url_;
+    const std::string friends_query_;
+    const std::function<void()> wake_;
+    const std::function<void(int, const std::string&)> log_;
+
+    mutable std::mutex mu_;
+    std::condition_variable work_cv_;  // worker: work arrived or stop
+    std::condition_variable idle_cv_;  // flush(): a batch finished
+    MariaDbWriteQueue queue_;
+    std::size_t in_flight_ = 0;
+    std::deque<LoadJob> loads_;
+    std::vector<std::function<void()>> done_;
+    bool connected_ = true;
+    bool stop_ = false;
+    std::uint64_t rows_written_ = 0;
+    std::thread worker_;  // last: started once everything above exists
+};
+
+// A friends_query must take exactly one parameter and return at least one column.
+bool check_friends_query(MYSQL* conn, const std::string& sql,
+                         const std::function<void(int, const std::string&)>& log,
+                         std::string* err) {
+    std::string why;
+    StmtPtr stmt = mariadb_prepare(conn, sql, &why);
+    if (!stmt) {
+        // The host's table may be created after the plugin starts; anything else is a mistake.
+        if (mysql_errno(conn) == 1146 /* ER_NO_SUCH_TABLE */) {
+            if (log) log(PRESENCE_LOG_WARN, "presence.friends_query: " + why);
+            return true;
+        }
+        *err = "presence.friends_query: " + why;
+        return false;
+    }
+    if (mysql_stmt_param_count(stmt.get()) != 1 || mysql_stmt_field_count(stmt.get()) < 1) {
+        *err = "presence.friends_query: needs exactly one '?' (the user id) and a result column";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options, std::function<void()> wake,
+                                          std::function<void(int, const std::string&)> log,
+                                          std::string* err) {
+    std::string why;
+    auto url = parse_mariadb_url(options.url, &why);
+    if (!url) {
+        if (err) *err = why;
+        return nullptr;
+    }
+    MysqlPtr conn = mariadb_open(*url, &why);
+    if (!conn) {
+        if (err) *err = "presence.db_url: cannot connect to MariaDB: " + why;
+        return nullptr;
+    }
+    if (!mariadb_migrate(conn.get(), &why)) {
+        if (err) *err = "presence.db_url: schema migration failed: " + why;
+        return nullptr;
+    }
+    MariaDbOptions opts = options;
+    if (opts.friends_query.empty()) {
+        opts.friends_query = "SELECT friend_id FROM friendships WHERE user_id = ?";
+    }
+    if (opts.max_queue == 0) opts.max_queue = 1;
+    if (!check_friends_query(conn.get(), opts.friends_query, log, &why)) {
+        if (err) *err = why;
+        return nullptr;
+    }
+    return std::make_unique<MariaDbStore>(opts, std::move(*url), std::move(conn), std::move(wake),
+                                          std::move(log));
+}
+
+}  // namespace presence::store
