@@ -1,0 +1,49 @@
+# The adapter layer around presence_core: protocol (JSON in/out, REST routes), stores, the
+# service that orchestrates them, and the C entry point. Included by plugin/CMakeLists.txt.
+
+# The MariaDB store is owned by another folder; it is linked only when its target exists.
+# PRESENCE_WITH_MARIADB=OFF builds the plugin with the memory store alone (a db_url is then
+# refused in create), e.g. while that folder is being reworked.
+option(PRESENCE_WITH_MARIADB "Link the MariaDB store into libpresence.so" ON)
+include(${CMAKE_CURRENT_LIST_DIR}/store/mariadb.cmake OPTIONAL)
+
+set(PRESENCE_ADAPTER_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/protocol/json_writer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/protocol/utf8.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/protocol/frames.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/protocol/client_message.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/protocol/rest_router.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/store/memory_store.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/service/settings.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/service/metrics.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/service/abuse_guard.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/service/user_loader.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/service/service.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/service/rest_handlers.cpp
+)
+
+# Everything but the entry point, so tests can link the pieces directly.
+add_library(presence_adapters STATIC ${PRESENCE_ADAPTER_SOURCES})
+target_include_directories(presence_adapters PUBLIC
+  ${CMAKE_CURRENT_LIST_DIR}
+  ${PROJECT_SOURCE_DIR}/abi)
+target_link_libraries(presence_adapters PUBLIC presence_core PkgConfig::CJSON)
+set_target_properties(presence_adapters PROPERTIES
+  CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+if(PRESENCE_WITH_MARIADB AND TARGET presence_mariadb)
+  # presence_core again after it: the MariaDB store uses core types (static link order).
+  target_link_libraries(presence_adapters PUBLIC presence_mariadb presence_core)
+  target_compile_definitions(presence_adapters PUBLIC PRESENCE_HAVE_MARIADB=1)
+endif()
+
+# libpresence.so: exports presence_plugin_entry alone (checked with nm -D by the ABI tests).
+add_library(presence SHARED ${CMAKE_CURRENT_LIST_DIR}/plugin.cpp)
+target_link_libraries(presence PRIVATE presence_adapters)
+target_compile_definitions(presence PRIVATE PRESENCE_PLUGIN_VERSION="${PROJECT_VERSION}")
+set_target_properties(presence PROPERTIES
+  CXX_VISIBILITY_PRESET hidden
+  VISIBILITY_INLINES_HIDDEN ON
+  LINK_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/presence.map)
+target_link_options(presence PRIVATE
+  -Wl,--no-undefined
+  -Wl,--version-script=${CMAKE_CURRENT_LIST_DIR}/presence.map)

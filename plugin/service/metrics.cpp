@@ -1,0 +1,82 @@
+#include "service/metrics.hpp"
+
+namespace presence::service {
+namespace {
+
+void line(std::string& out, const char* name, std::uint64_t value) {
+    out += name;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+}  // namespace
+
+void Metrics::observe_fanout_us(std::uint64_t us) {
+    ++fanout_count_;
+    fanout_sum_us_ += us;
+    for (std::size_t i = 0; i < kLatencyBucketsUs.size(); ++i) {
+        if (us <= kLatencyBucketsUs[i]) {
+            ++fanout_buckets_[i];
+            return;
+        }
+    }
+    // Above the last bound: counted only in +Inf (fanout_count_).
+}
+
+std::uint64_t Metrics::error_count(const std::string& code) const {
+    const auto it = errors_.find(code);
+    return it == errors_.end() ? 0 : it->second;
+}
+
+std::string Metrics::render(const MetricsSnapshot& g) const {
+    std::string out;
+    out.reserve(2048);
+    header(out, "presence_connections", "gauge", "Live WebSocket connections.");
+    line(out, "presence_connections", g.connections);
+    header(out, "presence_connections_opened_total", "counter", "Connections accepted.");
+    line(out, "presence_connections_opened_total", connections_total_);
+    header(out, "presence_online_users", "gauge", "Users with at least one live connection.");
+    line(out, "presence_online_users", g.online_users);
+    header(out, "presence_frames_in_total", "counter", "WebSocket frames received.");
+    line(out, "presence_frames_in_total", frames_in_);
+    header(out, "presence_frames_out_total", "counter",
+           "WebSocket frames handed to the host (one per connection).");
+    line(out, "presence_frames_out_total", frames_out_);
+    header(out, "presence_store_queue_depth", "gauge", "Store operations waiting.");
+    line(out, "presence_store_queue_depth", g.store_queue_depth);
+    header(out, "presence_store_up", "gauge", "1 when the store answers, 0 when degraded.");
+    line(out, "presence_store_up", g.store_ok ? 1 : 0);
+
+    header(out, "presence_errors_total", "counter", "Errors sent to clients, by code.");
+    for (const auto& [code, n] : errors_) {
+        out += "presence_errors_total{code=\"" + code + "\"} " + std::to_string(n) + '\n';
+    }
+
+    header(out, "presence_fanout_latency_us", "histogram",
+           "Time from receiving a change to handing all its frames to the host, microseconds.");
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < kLatencyBucketsUs.size(); ++i) {
+        cumulative += fanout_buckets_[i];
+        out += "presence_fanout_latency_us_bucket{le=\"" + std::to_string(kLatencyBucketsUs[i]) +
+               "\"} " + std::to_string(cumulative) + '\n';
+    }
+    out += "presence_fanout_latency_us_bucket{le=\"+Inf\"} " + std::to_string(fanout_count_) + '\n';
+    line(out, "presence_fanout_latency_us_sum", fanout_sum_us_);
+    line(out, "presence_fanout_latency_us_count", fanout_count_);
+    return out;
+}
+
+}  // namespace presence::service

@@ -1,0 +1,256 @@
+// The REST routes of SPEC 6. Routing is in protocol/rest_router; this file loads what a
+// route needs and answers, now or (after a store load) later through host->respond.
+#include <cstring>
+
+#include "protocol/frames.hpp"
+#include "protocol/json_writer.hpp"
+#include "protocol/rest_router.hpp"
+#include "service/hook_scope.hpp"
+#include "service/service.hpp"
+
+namespace presence::service {
+
+using protocol::RouteId;
+using protocol::RouteMatch;
+
+void Service::respond(std::uint64_t id, int status, const std::string& body,
+                      const char* content_type) {
+    // Exactly once per request: a request answered (or dropped at shutdown) is forgotten.
+    if (pending_http_.erase(id) == 0) return;
+    host_.respond(host_.host_ctx, id, status, content_type, body.data(), body.size());
+}
+
+void Service::respond_error(std::uint64_t id, int status, std::string_view code,
+                            std::string_view message, std::span<const std::string> user_ids) {
+    std::string body;
+    protocol::build_rest_error(body, code, message, user_ids);
+    if (status != 401 && status != 404 && status != 405) metrics_.error(std::string(code));
+    respond(id, status, body);
+}
+
+void Service::respond_core_error(std::uint64_t id, core::CoreError e,
+                                 std::span<const std::string> offenders) {
+    switch (e) {
+        case core::CoreError::RateLimited:
+            respond_error(id, 429, "rate_limited",
+                          "too many updates: the latest is applied as soon as the limit allows");
+            return;
+        case core::CoreError::UnknownUser:
+            respond_error(id, 503, "unavailable", "user not available, retry later");
+            return;
+        case core::CoreError::NotFriend: {
+            std::string msg = "not a friend:";
+            for (const auto& o : offenders) msg += " " + o;
+            respond_error(id, 422, "not_friend", msg, offenders);
+            return;
+        }
+        case core::CoreError::InvalidStatus:
+            respond_error(id, 422, "invalid_status", "status not allowed");
+            return;
+        case core::CoreError::InvalidField:
+            respond_error(
+                id, 422, "invalid_field",
+                "invalid field (message over 128 characters, or until not in the future)");
+            return;
+        case core::CoreError::TooMany:
+            respond_error(id, 422, "too_many", "too many entries");
+            return;
+        case core::CoreError::None:
+            break;
+    }
+}
+
+void Service::respond_self(std::uint64_t id, const std::string& user) {
+    std::string body;
+    protocol::append_self_object(body, core_.self(user));
+    respond(id, 200, body);
+}
+
+void Service::respond_visibility(std::uint64_t id, const std::string& user) {
+    const core::SelfView self = core_.self(user);
+    std::string body;
+    protocol::build_user_ids_body(body, self.visibility);
+    respond(id, 200, body);
+}
+
+std::string Service::health_body() const {
+    const store::StoreHealth h = store_->health();
+    std::string body = "{\"status\":";
+    body += h.ok ? "\"ok\"" : "\"degraded\"";
+    body += ",\"db\":";
+    body += h.backend == "memory" ? "\"memory\"" : (h.ok ? "\"ok\"" : "\"down\"");
+    body += ",\"redis\":\"disabled\",\"instance\":";
+    protocol::append_json_string(body, config_.instance_id);
+    body += ",\"connections\":";
+    body += std::to_string(core_.connection_count());
+    body += '}';
+    return body;
+}
+
+int Service::on_http(const presence_http_request& req) {
+    HookScope scope(*this);
+    const std::string_view method = req.method ? req.method : "";
+    const std::string_view path = req.path ? req.path : "";
+    RouteMatch m = protocol::match_route(config_.http_prefix, method, path);
+    if (m.kind == RouteMatch::Kind::NotMine) return PRESENCE_HTTP_NOT_MINE;
+
+    const std::uint64_t id = req.request_id;
+    if (!pending_http_.insert(id).second) {
+        log(PRESENCE_LOG_WARN, "request id reused while outstanding: " + std::to_string(id));
+    }
+    if (m.kind == RouteMatch::Kind::NotFound) {
+        respond_error(id, 404, "not_found", "no such presence route");
+        return PRESENCE_HTTP_HANDLED;
+    }
+    if (m.kind == RouteMatch::Kind::MethodNotAllowed) {
+        respond_error(id, 405, "method_not_allowed", "allowed: " + m.allow);
+        return PRESENCE_HTTP_HANDLED;
+    }
+    std::string user;
+    if (protocol::route_needs_user(m.route)) {
+        if (!req.user_id || !core::is_valid_user_id(req.user_id)) {
+            respond_error(id, 401, "unauthorized", "authentication required");
+            return PRESENCE_HTTP_HANDLED;
+        }
+        user = req.user_id;
+    }
+    const std::string_view body =
+        req.body && req.body_len ? std::string_view(req.body, req.body_len) : std::string_view{};
+    if (body.size() > config_.max_message_bytes) {
+        respond_error(id, 413, "too_large",
+                      "body over " + std::to_string(config_.max_message_bytes) + " bytes");
+        return PRESENCE_HTTP_HANDLED;
+    }
+    handle_http(id, static_cast<int>(m.route), m.param, user, body);
+    return PRESENCE_HTTP_HANDLED;
+}
+
+namespace {
+int status_for_parse_error(const protocol::ParseError& e) {
+    const std::string_view code = e.code;
+    if (code == "bad_json") return 400;
+    if (code == "too_large") return 413;
+    return 422;
+}
+}  // namespace
+
+void Service::handle_http(std::uint64_t id, int route_int, const std::string& param,
+                          const std::string& user, std::string_view body) {
+    const auto route = static_cast<RouteId>(route_int);
+    auto unavailable = [this, id] {
+        respond_error(id, 503, "unavailable", "presence store unavailable, retry later");
+    };
+    switch (route) {
+        case RouteId::Health:
+            respond(id, 200, health_body());
+            return;
+        case RouteId::Metrics: {
+            MetricsSnapshot g;
+            g.connections = core_.connection_count();
+            g.online_users = core_.online_user_count();
+            const auto h = store_->health();
+            g.store_queue_depth = h.queue_depth;
+            g.store_ok = h.ok;
+            respond(id, 200, metrics_.render(g), "text/plain; version=0.0.4");
+            return;
+        }
+        case RouteId::Me:
+        case RouteId::GetVisibility:
+            loader_.ensure({user}, {user}, [this, id, user, route, unavailable](bool ok) {
+                if (!ok) return unavailable();
+                if (route == RouteId::Me) {
+                    respond_self(id, user);
+                } else {
+                    respond_visibility(id, user);
+                }
+            });
+            return;
+        case RouteId::PutStatus: {
+            core::StatusUpdate update;
+            if (auto e = protocol::parse_status_body(body, limits_, update)) {
+                return respond_error(id, status_for_parse_error(e), e.code, e.message);
+            }
+            loader_.ensure({user}, {user}, [this, id, user, update, unavailable](bool ok) {
+                if (!ok) return unavailable();
+                const auto e = core_.update_status(user, update, 0, now());
+                if (e != core::CoreError::None) return respond_core_error(id, e);
+                respond_self(id, user);
+            });
+            return;
+        }
+        case RouteId::GetUser: {
+            if (!core::is_valid_user_id(param)) {
+                return respond_error(id, 422, "invalid_field", "invalid user id");
+            }
+            loader_.ensure_viewer(
+                user, {param}, false, [this, id, user, param, unavailable](bool ok) {
+                    if (!ok) return unavailable();
+                    std::string out;
+                    protocol::append_presence_object(out, core_.view(user, param));
+                    respond(id, 200, out);
+                });
+            return;
+        }
+        case RouteId::Query: {
+            std::vector<std::string> ids;
+            if (auto e = protocol::parse_user_ids_body(body, limits_, config_.max_batch, ids)) {
+                return respond_error(id, status_for_parse_error(e), e.code, e.message, e.user_ids);
+            }
+            protocol::remove_duplicate_ids(ids);
+            loader_.ensure_viewer(user, ids, false, [this, id, user, ids, unavailable](bool ok) {
+                if (!ok) return unavailable();
+                views_.clear();
+                for (const auto& s : ids) views_.push_back(core_.view(user, s));
+                std::string out;
+                protocol::build_users_body(out, views_);
+                respond(id, 200, out);
+            });
+            return;
+        }
+        case RouteId::Friends:
+            loader_.ensure_viewer(user, {}, true, [this, id, user, unavailable](bool ok) {
+                if (!ok) return unavailable();
+                const auto views = core_.friends_view(user);
+                std::string out;
+                protocol::build_users_body(out, views);
+                respond(id, 200, out);
+            });
+            return;
+        case RouteId::PutVisibility: {
+            std::vector<std::string> ids;
+            if (auto e =
+                    protocol::parse_user_ids_body(body, limits_, config_.max_visibility, ids)) {
+                return respond_error(id, status_for_parse_error(e), e.code, e.message, e.user_ids);
+            }
+            protocol::remove_duplicate_ids(ids);
+            loader_.ensure({user}, {user}, [this, id, user, ids, unavailable](bool ok) {
+                if (!ok) return unavailable();
+                std::vector<std::string> offenders;
+                const auto e = core_.set_visibility(user, ids, &offenders, now());
+                if (e != core::CoreError::None) return respond_core_error(id, e, offenders);
+                respond_visibility(id, user);
+            });
+            return;
+        }
+        case RouteId::AddVisibility:
+        case RouteId::RemoveVisibility: {
+            if (!core::is_valid_user_id(param)) {
+                return respond_error(id, 422, "invalid_field", "invalid user id");
+            }
+            loader_.ensure({user}, {user}, [this, id, user, param, route, unavailable](bool ok) {
+                if (!ok) return unavailable();
+                const auto e = route == RouteId::AddVisibility
+                                   ? core_.add_visibility(user, param, now())
+                                   : core_.remove_visibility(user, param, now());
+                if (e != core::CoreError::None) {
+                    const std::vector<std::string> offenders{param};
+                    return respond_core_error(id, e, offenders);
+                }
+                respond_visibility(id, user);
+            });
+            return;
+        }
+    }
+}
+
+}  // namespace presence::service

@@ -1,0 +1,87 @@
+#include "service/user_loader.hpp"
+
+#include <unordered_set>
+
+namespace presence::service {
+
+void UserLoader::finish(const std::shared_ptr<Job>& job, bool ok) {
+    if (!ok) job->ok = false;
+    if (--job->remaining == 0) {
+        auto done = std::move(job->done);
+        done(job->ok);
+    }
+}
+
+void UserLoader::wake_waiters(Waiters& waiting, const std::string& id, bool ok) {
+    const auto it = waiting.find(id);
+    if (it == waiting.end()) return;
+    auto jobs = std::move(it->second);
+    waiting.erase(it);
+    for (const auto& job : jobs) finish(job, ok);
+}
+
+void UserLoader::ensure(const std::vector<std::string>& records,
+                        const std::vector<std::string>& friends, Done done) {
+    auto job = std::make_shared<Job>();
+    job->done = std::move(done);
+
+    std::vector<std::string> to_load;
+    for (const auto& id : records) {
+        if (core_.has_user(id)) continue;
+        auto [it, fresh] = records_waiting_.try_emplace(id);
+        if (fresh) to_load.push_back(id);
+        it->second.push_back(job);
+        ++job->remaining;
+    }
+    std::vector<std::string> friends_to_load;
+    for (const auto& id : friends) {
+        if (core_.has_friends(id)) continue;
+        auto [it, fresh] = friends_waiting_.try_emplace(id);
+        if (fresh) friends_to_load.push_back(id);
+        it->second.push_back(job);
+        ++job->remaining;
+    }
+
+    if (!to_load.empty()) {
+        auto ids = to_load;  // kept to wake waiters even for ids the store did not return
+        store_.load_users(std::move(to_load), [this, ids = std::move(ids)](
+                                                  bool ok, std::vector<core::UserRecord> recs) {
+            if (ok) {
+                const core::Millis now = now_();
+                for (const auto& r : recs) core_.load_user(r, now);
+            }
+            for (const auto& id : ids) wake_waiters(records_waiting_, id, ok);
+        });
+    }
+    for (auto& id : friends_to_load) {
+        store_.load_friends(id, [this, id](bool ok, std::vector<std::string> list) {
+            if (ok) core_.load_friends(id, list);
+            wake_waiters(friends_waiting_, id, ok);
+        });
+    }
+    finish(job, true);
+}
+
+void UserLoader::ensure_viewer(const std::string& viewer, std::vector<std::string> subjects,
+                               bool all_friends, Done done) {
+    ensure({viewer}, {viewer},
+           [this, viewer, subjects = std::move(subjects), all_friends,
+            done = std::move(done)](bool ok) mutable {
+               if (!ok) {
+                   done(false);
+                   return;
+               }
+               std::vector<std::string> friends = core_.friends_of(viewer);
+               if (!all_friends) {
+                   const std::unordered_set<std::string> is_friend(friends.begin(), friends.end());
+                   std::vector<std::string> wanted;
+                   for (auto& s : subjects) {
+                       if (is_friend.count(s) && !core_.has_user(s)) wanted.push_back(std::move(s));
+                   }
+                   friends = std::move(wanted);
+               }
+               ensure(friends, {}, std::move(done));
+           });
+}
+
+}  // namespace presence::service
