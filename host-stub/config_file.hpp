@@ -1,0 +1,66 @@
+// Host settings file: `key = value` lines read by presence-host.
+//
+// Syntax
+//   - One `key = value` per line; blanks around key and value are trimmed; the value may be
+//     empty (e.g. `presence.db_url =` selects the in-memory store).
+//   - A line whose first non-blank character is `#` is a comment, and so is everything after
+//     a ` #` (blank then hash) on a value line. A `#` inside a value without a blank before it
+//     is kept, so URLs like `mariadb://u:p#w@h/db` survive.
+//   - Keys start with `host.` (read by the host) or `presence.` (handed to the plugin exactly
+//     as written). Anything else, a line without `=`, an empty key, a key with blanks, an
+//     unknown `host.` key or a key given twice is an error naming the line number.
+//
+// Host keys
+//   host.listen          HOST:PORT or [IPv6]:PORT to listen on (default 127.0.0.1:8080);
+//                        port 0 picks a free port (the real one is printed).
+//   host.plugin          path of libpresence.so (default: the one built next to this host).
+//   host.auth_secret     HMAC-SHA256 secret that signs bearer tokens (required unless --demo).
+//   host.admin_token     bearer token for POST /admin/friendships (unset: the route is 404).
+//   host.max_queue_bytes bound of one connection's outgoing queue in bytes (default 4194304);
+//                        a reader past it is closed with 1008.
+//   host.max_queue_frames bound of one connection's outgoing queue in frames (default 4096).
+//   host.token_ttl_s     default lifetime of tokens minted by `presence-host token` (86400).
+//   host.event_lib       poll (default), libev or libuv (needs libwebsockets-evlib-* installed).
+//   host.log_level       error|warn|info|debug (default info): plugin log lines above it are
+//                        dropped.
+//   host.demo            true|false, same as --demo.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace presence_host {
+
+// Parsed settings, ordered by key so the plugin gets them in a stable order.
+class ConfigFile {
+  public:
+    // Parses the text of a settings file. On a malformed line returns nullopt and sets
+    // `error` to "line N: what is wrong".
+    static std::optional<ConfigFile> parse(std::string_view text, std::string& error);
+    // Reads and parses a file; a read failure is an error naming the path.
+    static std::optional<ConfigFile> load(const std::string& path, std::string& error);
+
+    // Sets one `key=value` given on the command line (overrides the file). Same key rules.
+    bool set_from_argument(std::string_view assignment, std::string& error);
+    bool set(const std::string& key, const std::string& value, std::string& error);
+
+    // Pointer stays valid until the key is set again (get_setting hands it to the plugin).
+    const std::string* find(const std::string& key) const;
+    std::string get_or(const std::string& key, const std::string& fallback) const;
+
+    const std::map<std::string, std::string>& all() const { return values_; }
+
+  private:
+    std::map<std::string, std::string> values_;
+};
+
+// True for the host.* keys presence-host knows (see the list above).
+bool is_known_host_key(std::string_view key);
+
+// Why a key is not acceptable, or empty when it is.
+std::string key_problem(std::string_view key);
+
+}  // namespace presence_host

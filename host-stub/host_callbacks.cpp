@@ -1,0 +1,117 @@
+// The presence_host_api table: thin trampolines from the C ABI into HostServer.
+// Every one of them is noexcept in practice: nothing here throws across the boundary except
+// std::bad_alloc, and a host out of memory is not going to recover anyway.
+#include <time.h>
+
+#include <cstdio>
+#include <mutex>
+
+#include "host_server.hpp"
+
+namespace presence_host {
+namespace {
+
+HostServer& server_of(void* ctx) {
+    return *static_cast<HostServer*>(ctx);
+}
+
+int host_send(void* ctx, uint64_t conn_id, const char* data, size_t len) {
+    return server_of(ctx).send(conn_id, data, len);
+}
+
+size_t host_send_many(void* ctx, const uint64_t* ids, size_t n, const char* data, size_t len) {
+    return server_of(ctx).send_many(ids, n, data, len);
+}
+
+void host_close(void* ctx, uint64_t conn_id, uint16_t code, const char* reason) {
+    server_of(ctx).close(conn_id, code, reason);
+}
+
+void host_respond(void* ctx, uint64_t request_id, int status, const char* content_type,
+                  const char* body, size_t len) {
+    server_of(ctx).respond(request_id, status, content_type, body, len);
+}
+
+const char* host_get_setting(void* ctx, const char* key) {
+    return server_of(ctx).get_setting(key);
+}
+
+void host_log(void* ctx, int level, const char* message) {
+    server_of(ctx).log(level, message);
+}
+
+int64_t host_now_ms(void*) {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
+void host_wake(void* ctx) {
+    server_of(ctx).wake();
+}
+
+void host_on_presence_change(void* ctx, const presence_change* change) {
+    HostServer& server = server_of(ctx);
+    server.count_presence_change();
+    if (server.options().log_level >= PRESENCE_LOG_DEBUG && change && change->user_id) {
+        char line[160];
+        std::snprintf(line, sizeof line, "presence change: %.64s status=%d connections=%d",
+                      change->user_id, change->status, change->connections);
+        server.log(PRESENCE_LOG_DEBUG, line);
+    }
+}
+
+const char* level_name(int level) {
+    switch (level) {
+        case PRESENCE_LOG_ERROR:
+            return "error";
+        case PRESENCE_LOG_WARN:
+            return "warn";
+        case PRESENCE_LOG_INFO:
+            return "info";
+        default:
+            return "debug";
+    }
+}
+
+// log() may come from the plugin's worker threads; one lock keeps lines whole.
+std::mutex log_mutex;
+
+}  // namespace
+
+void HostServer::log(int level, const char* message) const {
+    if (level > options_.log_level) return;
+    std::lock_guard lock(log_mutex);
+    std::fprintf(stderr, "[%s] %s\n", level_name(level), message ? message : "");
+    std::fflush(stderr);
+}
+
+void HostServer::wake() {
+    // Thread-safe in lws: it writes to the loop's wake pipe, and the loop then delivers
+    // LWS_CALLBACK_EVENT_WAIT_CANCELLED, where on_wake runs.
+    if (context_) lws_cancel_service(context_);
+}
+
+const char* HostServer::get_setting(const char* key) const {
+    if (!key) return nullptr;
+    const std::string* value = config_.find(key);
+    return value ? value->c_str() : nullptr;
+}
+
+presence_host_api make_host_api(HostServer& server) {
+    presence_host_api api{};
+    api.struct_size = sizeof api;
+    api.host_ctx = &server;
+    api.send = host_send;
+    api.close = host_close;
+    api.respond = host_respond;
+    api.get_setting = host_get_setting;
+    api.log = host_log;
+    api.now_ms = host_now_ms;
+    api.wake = host_wake;
+    api.on_presence_change = host_on_presence_change;
+    api.send_many = host_send_many;
+    return api;
+}
+
+}  // namespace presence_host

@@ -1,0 +1,146 @@
+// The state of one running presence-host: the plugin instance, the libwebsockets context, and
+// the live WebSocket connections and HTTP requests. Everything here is touched from the loop
+// thread only; the plugin reaches us from other threads solely through wake() and log().
+#pragma once
+
+#include <libwebsockets.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "abi/presence_plugin.h"
+#include "config_file.hpp"
+#include "outbound_queue.hpp"
+
+namespace presence_host {
+
+// One accepted WebSocket. Kept small: a benchmark holds ~20,000 of these.
+struct Connection {
+    lws* wsi = nullptr;
+    uint64_t id = 0;
+    OutboundQueue queue;
+    std::string partial;       // reassembly of a fragmented message; empty almost always
+    uint16_t close_code = 0;   // nonzero: close after the queue drains
+    bool accepted = false;     // on_connect said yes, so on_disconnect is owed
+    bool close_now = false;    // slow reader: close without draining
+    bool oversized = false;    // current message passed max_message_bytes; drop the rest
+    std::string close_reason;  // the plugin's reason, copied (it is borrowed)
+};
+
+// One HTTP request from arrival to the last byte of its answer.
+struct HttpExchange {
+    lws* wsi = nullptr;
+    uint64_t request_id = 0;
+    std::string method, path, query, user_id, authorization;
+    bool has_user = false;
+    bool body_too_large = false;
+    std::string body;
+    // The answer, once known. `response` starts with LWS_PRE spare bytes for lws_write.
+    bool responded = false;
+    bool headers_sent = false;
+    int status = 0;
+    std::string content_type;
+    std::string response;
+    size_t sent = 0;  // body bytes written so far
+};
+
+// What lws allocates per wsi (HTTP or WebSocket): pointers only, the objects live in the maps.
+struct SessionSlot {
+    Connection* connection;
+    HttpExchange* http;
+};
+
+struct HostOptions {
+    std::string listen_host = "127.0.0.1";
+    int listen_port = 8080;
+    bool listen_ipv6 = false;
+    std::string auth_secret;
+    std::string admin_token;
+    QueueBounds bounds;
+    size_t max_message_bytes = 65536;
+    bool demo = false;
+    int log_level = PRESENCE_LOG_INFO;
+    std::string event_lib = "poll";
+};
+
+class HostServer {
+  public:
+    HostServer(ConfigFile config, HostOptions options, const presence_plugin_api* api);
+    ~HostServer();
+    HostServer(const HostServer&) = delete;
+    HostServer& operator=(const HostServer&) = delete;
+
+    // Creates the plugin and the listening socket. False with a reason.
+    bool start(std::string& error);
+    // Serves until stop() (signal-safe) is called; then destroys the plugin. Returns 0.
+    int run();
+    void stop();
+
+    // --- used by the lws callback (ws_server.cpp, http_routes.cpp) ---
+    int on_lws_event(lws* wsi, int reason, void* user, void* in, size_t len);
+
+    // --- host callbacks for the plugin (host_callbacks.cpp) ---
+    int send(uint64_t conn_id, const char* data, size_t len);
+    size_t send_many(const uint64_t* ids, size_t n, const char* data, size_t len);
+    void close(uint64_t conn_id, uint16_t code, const char* reason);
+    void respond(uint64_t request_id, int status, const char* content_type, const char* body,
+                 size_t len);
+    const char* get_setting(const char* key) const;
+    void log(int level, const char* message) const;
+    void wake();
+
+    const HostOptions& options() const { return options_; }
+    uint64_t presence_changes() const { return presence_changes_; }
+    void count_presence_change() { ++presence_changes_; }
+
+    // Who is asking: a verified token, or in demo mode ?user= from a loopback peer.
+    // Empty when nobody (or somebody invalid).
+    std::string authenticate(lws* wsi, const std::string& bearer, const std::string& query);
+
+  private:
+    // WebSocket side (ws_server.cpp)
+    int on_filter_ws(lws* wsi);
+    void on_established(lws* wsi, SessionSlot* slot);
+    void on_receive(Connection& conn, const char* data, size_t len);
+    int on_ws_writeable(Connection& conn);
+    void on_ws_closed(SessionSlot* slot);
+    bool enqueue(Connection& conn, const SharedFrame& frame);
+    void schedule_tick();
+    static void tick_callback(lws_sorted_usec_list_t* sul);
+
+    // HTTP side (http_routes.cpp)
+    int on_http_request(lws* wsi, SessionSlot* slot, const char* uri);
+    int on_http_body(SessionSlot* slot, const char* data, size_t len);
+    int dispatch_http(HttpExchange& exchange);
+    int on_http_writeable(lws* wsi, SessionSlot* slot);
+    void on_http_closed(SessionSlot* slot);
+    void answer(HttpExchange& exchange, int status, const char* content_type, std::string body);
+
+    ConfigFile config_;
+    HostOptions options_;
+    const presence_plugin_api* api_;
+    presence_plugin* plugin_ = nullptr;
+    presence_host_api host_api_{};
+    lws_context* context_ = nullptr;
+    lws_vhost* vhost_ = nullptr;
+    // The sul must come first so the timer callback can find its server from the sul alone.
+    struct TickTimer {
+        lws_sorted_usec_list_t sul;
+        HostServer* owner;
+    } tick_timer_{};
+    std::atomic<bool> stopping_{false};
+
+    std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+    std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
+    uint64_t next_conn_id_ = 1;
+    uint64_t next_request_id_ = 1;
+    uint64_t presence_changes_ = 0;
+};
+
+// Fills the table the plugin calls back through (host_callbacks.cpp).
+presence_host_api make_host_api(HostServer& server);
+
+}  // namespace presence_host

@@ -1,0 +1,65 @@
+// Per-connection queue of outgoing WebSocket frames, drained one frame per
+// LWS_CALLBACK_SERVER_WRITEABLE (the libwebsockets rule: one lws_write per writable).
+//
+// Frames are refcounted and carry LWS_PRE bytes of headroom, so a frame fanned out by
+// send_many is copied ONCE and shared by every queue it sits in. Sharing is safe because the
+// server never masks and lws_write only writes its header into the headroom while the call
+// runs, on the one loop thread.
+//
+// A reader that does not keep up is bounded: past max_bytes or max_frames the push is refused
+// and the caller closes that connection with 1008, so one slow client cannot eat the memory.
+// An idle connection's queue owns no heap memory.
+#pragma once
+
+#include <libwebsockets.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace presence_host {
+
+// Immutable bytes of one frame, shared among queues. Cheap to copy (a refcount bump).
+class SharedFrame {
+  public:
+    static constexpr size_t kHeadroom = LWS_PRE;
+
+    SharedFrame() = default;
+    static SharedFrame copy_of(const char* data, size_t len);
+
+    // Start of the payload; kHeadroom writable bytes precede it for lws_write.
+    unsigned char* payload() const { return bytes_.get() + kHeadroom; }
+    size_t size() const { return size_; }
+    long use_count() const { return bytes_.use_count(); }
+    explicit operator bool() const { return static_cast<bool>(bytes_); }
+
+  private:
+    std::shared_ptr<unsigned char[]> bytes_;
+    size_t size_ = 0;
+};
+
+struct QueueBounds {
+    size_t max_bytes = 4u * 1024u * 1024u;
+    size_t max_frames = 4096;
+};
+
+class OutboundQueue {
+  public:
+    // Appends a frame; false (and nothing queued) when it would pass a bound.
+    bool push(const SharedFrame& frame, const QueueBounds& bounds);
+    bool empty() const { return head_ == frames_.size(); }
+    const SharedFrame& front() const { return frames_[head_]; }
+    void pop();
+    void clear();
+
+    size_t queued_bytes() const { return bytes_; }
+    size_t queued_frames() const { return frames_.size() - head_; }
+
+  private:
+    std::vector<SharedFrame> frames_;
+    size_t head_ = 0;  // index of the oldest frame still queued
+    size_t bytes_ = 0;
+};
+
+}  // namespace presence_host

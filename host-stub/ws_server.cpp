@@ -1,0 +1,383 @@
+// The libwebsockets side of presence-host: context and listening socket, the one protocol
+// callback (HTTP and /ws share the port), the WebSocket half of it, and the tick timer.
+// The HTTP half lives in http_routes.cpp.
+#include <sys/resource.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "host_server.hpp"
+#include "peer_address.hpp"
+#include "request_fields.hpp"
+#include "token.hpp"
+
+namespace presence_host {
+namespace {
+
+HostServer* g_server = nullptr;  // one server per process; lws hands callbacks no user ctx
+
+int protocol_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+    if (!g_server) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    return g_server->on_lws_event(wsi, static_cast<int>(reason), user, in, len);
+}
+
+const lws_protocols kProtocols[] = {
+    // rx_buffer_size is small on purpose: lws keeps one per WebSocket, and a benchmark
+    // holds ~20,000 of them. Larger messages arrive in pieces and are reassembled.
+    {"presence", protocol_callback, sizeof(SessionSlot), 2048, 0, nullptr, 0},
+    {nullptr, nullptr, 0, 0, 0, nullptr, 0}};
+
+int64_t now_seconds() {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec;
+}
+
+// Raises the soft open-files limit to the hard one so ~20,000 sockets fit; returns it.
+unsigned int raise_fd_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+        getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? 65536u : static_cast<unsigned int>(limit.rlim_cur);
+}
+
+}  // namespace
+
+HostServer::HostServer(ConfigFile config, HostOptions options, const presence_plugin_api* api)
+    : config_(std::move(config)), options_(std::move(options)), api_(api) {
+    tick_timer_.owner = this;
+}
+
+HostServer::~HostServer() {
+    if (plugin_) api_->destroy(plugin_);
+    plugin_ = nullptr;
+    if (context_) lws_context_destroy(context_);
+    context_ = nullptr;
+    if (g_server == this) g_server = nullptr;
+}
+
+bool HostServer::start(std::string& error) {
+    g_server = this;
+    lws_set_log_level(LLL_ERR, nullptr);
+
+    lws_context_creation_info info;
+    std::memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (options_.event_lib == "libuv") info.options |= LWS_SERVER_OPTION_LIBUV;
+    if (options_.event_lib == "libev") info.options |= LWS_SERVER_OPTION_LIBEV;
+    info.count_threads = 1;  // LWS_MAX_SMP is 1 in Debian's build
+    info.fd_limit_per_thread = raise_fd_limit();
+    context_ = lws_create_context(&info);
+    if (!context_) {
+        error = "cannot create the libwebsockets context (event lib '" + options_.event_lib + "')";
+        return false;
+    }
+
+    lws_context_creation_info vinfo;
+    std::memset(&vinfo, 0, sizeof vinfo);
+    vinfo.port = options_.listen_port;
+    vinfo.iface = options_.listen_host.empty() ? nullptr : options_.listen_host.c_str();
+    vinfo.protocols = kProtocols;
+    vinfo.vhost_name = "presence";
+    if (!options_.listen_ipv6) vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    vhost_ = lws_create_vhost(context_, &vinfo);
+    if (!vhost_) {
+        error =
+            "cannot listen on " + options_.listen_host + ":" + std::to_string(options_.listen_port);
+        return false;
+    }
+
+    host_api_ = make_host_api(*this);
+    std::vector<presence_setting> settings;
+    for (const auto& [key, value] : config_.all()) {
+        if (key.starts_with("presence.")) settings.push_back({key.c_str(), value.c_str()});
+    }
+    char why[512] = "";
+    plugin_ = api_->create(&host_api_, settings.data(), settings.size(), why, sizeof why);
+    if (!plugin_) {
+        error = std::string("plugin refused to start: ") + (why[0] ? why : "no reason given");
+        return false;
+    }
+
+    const int port = lws_get_vhost_listen_port(vhost_);
+    const std::string shown =
+        options_.listen_ipv6 ? "[" + options_.listen_host + "]" : options_.listen_host;
+    std::printf("listening on http://%s:%d\n", shown.c_str(), port);
+    std::fflush(stdout);
+    return true;
+}
+
+int HostServer::run() {
+    schedule_tick();
+    while (!stopping_.load()) {
+        if (lws_service(context_, 0) < 0) break;
+    }
+    log(PRESENCE_LOG_INFO, "stopping: flushing the plugin");
+    // Destroy the plugin before the context: closing sockets afterwards must not call hooks
+    // of a plugin that no longer exists.
+    lws_sul_cancel(&tick_timer_.sul);
+    api_->destroy(plugin_);
+    plugin_ = nullptr;
+    lws_context_destroy(context_);
+    context_ = nullptr;
+    return 0;
+}
+
+void HostServer::stop() {
+    // Called from a signal handler: an atomic store and a pipe write only.
+    stopping_.store(true);
+    if (context_) lws_cancel_service(context_);
+}
+
+void HostServer::schedule_tick() {
+    const uint32_t interval = plugin_ ? api_->tick_interval_ms(plugin_) : 1000;
+    lws_sul_schedule(context_, 0, &tick_timer_.sul, tick_callback,
+                     static_cast<lws_usec_t>(interval ? interval : 1000) * LWS_US_PER_MS);
+}
+
+void HostServer::tick_callback(lws_sorted_usec_list_t* sul) {
+    auto* timer = reinterpret_cast<TickTimer*>(sul);
+    HostServer& server = *timer->owner;
+    if (!server.plugin_) return;
+    server.api_->tick(server.plugin_);
+    server.schedule_tick();
+}
+
+std::string HostServer::authenticate(lws* wsi, const std::string& bearer,
+                                     const std::string& query) {
+    std::string token = bearer.empty() ? query_param(query, "token") : bearer;
+    if (!token.empty()) {
+        if (options_.auth_secret.empty()) return {};
+        auto result = verify_token(options_.auth_secret, token, now_seconds());
+        if (result.check != TokenCheck::ok) {
+            log(PRESENCE_LOG_DEBUG,
+                (std::string("token refused: ") + token_check_name(result.check)).c_str());
+            return {};
+        }
+        return result.user_id;
+    }
+    if (options_.demo) {
+        std::string user = query_param(query, "user");
+        if (!user.empty() && is_valid_user_id(user) && is_loopback_peer(lws_get_socket_fd(wsi))) {
+            return user;
+        }
+    }
+    return {};
+}
+
+int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, size_t len) {
+    auto reason = static_cast<lws_callback_reasons>(reason_int);
+    auto* slot = static_cast<SessionSlot*>(user);
+    switch (reason) {
+        case LWS_CALLBACK_HTTP:
+            return on_http_request(wsi, slot, static_cast<const char*>(in));
+        case LWS_CALLBACK_HTTP_BODY:
+            return on_http_body(slot, static_cast<const char*>(in), len);
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            if (!slot || !slot->http) return -1;
+            return dispatch_http(*slot->http);
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            return on_http_writeable(wsi, slot);
+        case LWS_CALLBACK_CLOSED_HTTP:
+            on_http_closed(slot);
+            break;
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+            return on_filter_ws(wsi);
+        case LWS_CALLBACK_ESTABLISHED:
+            on_established(wsi, slot);
+            return 0;
+        case LWS_CALLBACK_RECEIVE:
+            if (slot && slot->connection) {
+                Connection& conn = *slot->connection;
+                on_receive(conn, static_cast<const char*>(in), len);
+            }
+            return 0;
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            if (!slot || !slot->connection) return -1;
+            return on_ws_writeable(*slot->connection);
+        case LWS_CALLBACK_CLOSED:
+            on_ws_closed(slot);
+            return 0;
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            if (plugin_ && !stopping_.load()) api_->on_wake(plugin_);
+            return 0;
+        default:
+            break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+int HostServer::on_filter_ws(lws* wsi) {
+    if (header_value(wsi, WSI_TOKEN_GET_URI) != "/ws") {
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, nullptr);
+        return -1;
+    }
+    const std::string user = authenticate(
+        wsi, bearer_token(header_value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)), query_string(wsi));
+    if (user.empty()) {
+        // Refused before the upgrade: the client sees 401 and no WebSocket is ever opened.
+        lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, nullptr);
+        return -1;
+    }
+    return 0;
+}
+
+void HostServer::on_established(lws* wsi, SessionSlot* slot) {
+    if (!slot) return;
+    slot->connection = nullptr;
+    slot->http = nullptr;
+    // Headers are still attached here; the filter already checked them, this only reads the
+    // user id back (cheaper to recompute than to keep per connection).
+    const std::string user = authenticate(
+        wsi, bearer_token(header_value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)), query_string(wsi));
+    auto conn = std::make_unique<Connection>();
+    conn->wsi = wsi;
+    conn->id = next_conn_id_++;
+    Connection& ref = *conn;
+    slot->connection = conn.get();
+    connections_.emplace(ref.id, std::move(conn));
+    if (user.empty() || !plugin_) {
+        ref.close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+        ref.close_reason = "unauthenticated";
+        lws_callback_on_writable(wsi);
+        return;
+    }
+    // Registered before on_connect so frames the plugin sends from inside it are queued.
+    const int verdict = api_->on_connect(plugin_, ref.id, user.data(), user.size());
+    if (verdict != 0) {
+        ref.close_code = static_cast<uint16_t>(verdict);
+        ref.close_reason = "refused";
+        lws_callback_on_writable(wsi);
+        return;
+    }
+    ref.accepted = true;
+}
+
+void HostServer::on_receive(Connection& conn, const char* data, size_t len) {
+    if (conn.close_code || conn.close_now || !conn.accepted) return;
+    const bool final = lws_is_final_fragment(conn.wsi);
+    const size_t max = options_.max_message_bytes;
+    if (!conn.oversized && conn.partial.empty() && final) {
+        // The common case: a whole small message in one piece, handed over without a copy.
+        if (len <= max) {
+            api_->on_message(plugin_, conn.id, data, len);
+            return;
+        }
+        conn.oversized = true;
+    } else if (!conn.oversized) {
+        if (conn.partial.size() + len > max) {
+            conn.oversized = true;
+            std::string().swap(conn.partial);
+        } else {
+            conn.partial.append(data, len);
+        }
+    }
+    if (!final) return;
+    if (conn.oversized) {
+        // Past the limit nothing more was buffered; answer like the plugin would.
+        conn.oversized = false;
+        const std::string frame =
+            "{\"type\":\"error\",\"code\":\"too_large\",\"message\":"
+            "\"message exceeds " +
+            std::to_string(max) + " bytes\"}";
+        send(conn.id, frame.data(), frame.size());
+        return;
+    }
+    std::string message;
+    message.swap(conn.partial);  // leaves the connection's buffer empty and unallocated
+    api_->on_message(plugin_, conn.id, message.data(), message.size());
+}
+
+int HostServer::on_ws_writeable(Connection& conn) {
+    if (conn.close_now) {
+        static const char kReason[] = "slow reader";
+        lws_close_reason(conn.wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                         reinterpret_cast<unsigned char*>(const_cast<char*>(kReason)),
+                         sizeof kReason - 1);
+        return -1;
+    }
+    if (!conn.queue.empty()) {
+        const SharedFrame frame = conn.queue.front();  // keeps the bytes alive over the write
+        conn.queue.pop();
+        if (lws_write(conn.wsi, frame.payload(), frame.size(), LWS_WRITE_TEXT) < 0) return -1;
+        if (!conn.queue.empty() || conn.close_code) lws_callback_on_writable(conn.wsi);
+        return 0;
+    }
+    if (conn.close_code) {
+        std::string reason = conn.close_reason.substr(0, 120);  // a close frame holds 123
+        lws_close_reason(conn.wsi, static_cast<lws_close_status>(conn.close_code),
+                         reinterpret_cast<unsigned char*>(reason.data()), reason.size());
+        return -1;
+    }
+    return 0;
+}
+
+void HostServer::on_ws_closed(SessionSlot* slot) {
+    if (!slot || !slot->connection) return;
+    Connection* conn = slot->connection;
+    slot->connection = nullptr;
+    const uint64_t id = conn->id;
+    if (conn->accepted && plugin_) api_->on_disconnect(plugin_, id);
+    connections_.erase(id);
+}
+
+bool HostServer::enqueue(Connection& conn, const SharedFrame& frame) {
+    if (conn.queue.push(frame, options_.bounds)) {
+        lws_callback_on_writable(conn.wsi);
+        return true;
+    }
+    // A slow reader: drop its backlog and cut it off with 1008. If its socket never becomes
+    // writable again the timeout closes it anyway.
+    char line[128];
+    std::snprintf(line, sizeof line, "connection %llu: outgoing queue full, closing (1008)",
+                  static_cast<unsigned long long>(conn.id));
+    log(PRESENCE_LOG_WARN, line);
+    conn.queue.clear();
+    conn.close_now = true;
+    lws_callback_on_writable(conn.wsi);
+    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+    return false;
+}
+
+int HostServer::send(uint64_t conn_id, const char* data, size_t len) {
+    const auto it = connections_.find(conn_id);
+    if (it == connections_.end()) return -1;
+    Connection& conn = *it->second;
+    if (conn.close_code || conn.close_now) return -1;
+    return enqueue(conn, SharedFrame::copy_of(data, len)) ? 0 : -1;
+}
+
+size_t HostServer::send_many(const uint64_t* ids, size_t n, const char* data, size_t len) {
+    if (!ids || n == 0) return 0;
+    SharedFrame frame;  // copied once, on the first live connection, shared by the rest
+    size_t delivered = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const auto it = connections_.find(ids[i]);
+        if (it == connections_.end()) continue;
+        Connection& conn = *it->second;
+        if (conn.close_code || conn.close_now) continue;
+        if (!frame) frame = SharedFrame::copy_of(data, len);
+        if (enqueue(conn, frame)) ++delivered;
+    }
+    return delivered;
+}
+
+void HostServer::close(uint64_t conn_id, uint16_t code, const char* reason) {
+    const auto it = connections_.find(conn_id);
+    if (it == connections_.end()) return;
+    Connection& conn = *it->second;
+    if (conn.close_code || conn.close_now) return;
+    conn.close_code = code ? code : static_cast<uint16_t>(LWS_CLOSE_STATUS_NORMAL);
+    conn.close_reason = reason ? reason : "";
+    // Frames queued before the close still go out (e.g. the error that explains it).
+    lws_callback_on_writable(conn.wsi);
+    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 10);
+}
+
+}  // namespace presence_host
