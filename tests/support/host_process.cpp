@@ -181,6 +181,8 @@ bool HostProcess::restart() {
 }
 
 std::string HostProcess::mint_token(const std::string& user, std::optional<int> ttl_s) {
+    // Tokens can be minted before (or without) start(), e.g. with a different secret.
+    if (read_file(config_path_).empty() && !write_config()) return {};
     std::vector<std::string> argv{options_.executable, "token", "--config", config_path_, user};
     if (ttl_s) {
         argv.push_back("--ttl");

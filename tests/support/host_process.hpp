@@ -81,6 +81,7 @@ class HostProcess {
     const HostOptions& options() const { return options_; }
 
     // `presence-host token --config FILE USER [--ttl S]`, trimmed; "" on failure (see error()).
+    // Works before start() too (writes the config first).
     std::string mint_token(const std::string& user, std::optional<int> ttl_s = std::nullopt);
     // "/ws?token=<fresh token for user>"
     std::string ws_path(const std::string& user);

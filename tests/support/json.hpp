@@ -31,6 +31,10 @@ class Json {
     // Member / element access; missing ones give an invalid view.
     Json operator[](const char* key) const;
     Json operator[](std::size_t index) const;
+    // Without it, j[0] would be ambiguous (0 is also a null const char*).
+    Json operator[](int index) const {
+        return index < 0 ? Json{} : (*this)[static_cast<std::size_t>(index)];
+    }
     bool has(const char* key) const;
 
     std::string str() const;   // "" unless a string
