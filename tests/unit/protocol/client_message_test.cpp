@@ -3,8 +3,10 @@
 
 #include <string>
 
-// CppUTest last: its macros must not rewrite the standard headers.
+// CppUTest last: its memory-leak macros must not rewrite standard headers.
+// clang-format off
 #include <CppUTest/TestHarness.h>
+// clang-format on
 
 using namespace presence;
 using protocol::ClientMessage;

@@ -1,13 +1,16 @@
 // SPEC 5: frames are exactly the JSON text the protocol shows, escaped per RFC 8259.
 #include "protocol/frames.hpp"
 
-#include <CppUTest/TestHarness.h>
-
 #include <string>
 #include <vector>
 
 #include "protocol/json_writer.hpp"
 #include "protocol/utf8.hpp"
+
+// CppUTest last: its memory-leak macros must not rewrite standard headers.
+// clang-format off
+#include <CppUTest/TestHarness.h>
+// clang-format on
 
 using namespace presence;
 

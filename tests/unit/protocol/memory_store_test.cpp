@@ -1,12 +1,16 @@
 // The in-memory store: friends file parsing and answers from pump() only.
 #include "store/memory_store.hpp"
 
-#include <CppUTest/TestHarness.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
+
+// CppUTest last: its memory-leak macros must not rewrite standard headers.
+// clang-format off
+#include <CppUTest/TestHarness.h>
+// clang-format on
 
 using namespace presence;
 using store::FriendGraph;

@@ -1,9 +1,12 @@
 // GET /metrics: Prometheus text with the counters SPEC 6 lists.
 #include "service/metrics.hpp"
 
-#include <CppUTest/TestHarness.h>
-
 #include <string>
+
+// CppUTest last: its memory-leak macros must not rewrite standard headers.
+// clang-format off
+#include <CppUTest/TestHarness.h>
+// clang-format on
 
 using namespace presence::service;
 

@@ -1,6 +1,5 @@
 // Drives the real libpresence.so through its C table, in-process, with a fake host that
 // records what the plugin sends: the service-level behaviour a host relies on.
-#include <CppUTest/TestHarness.h>
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -12,6 +11,11 @@
 #include <vector>
 
 #include "presence_plugin.h"
+
+// CppUTest last: its memory-leak macros must not rewrite standard headers.
+// clang-format off
+#include <CppUTest/TestHarness.h>
+// clang-format on
 
 namespace {
 

@@ -1,7 +1,10 @@
 // SPEC 6: routes under the prefix, 404 for unknown ones, 405 for wrong methods.
 #include "protocol/rest_router.hpp"
 
+// CppUTest last: its memory-leak macros must not rewrite standard headers.
+// clang-format off
 #include <CppUTest/TestHarness.h>
+// clang-format on
 
 using namespace presence::protocol;
 using Kind = RouteMatch::Kind;

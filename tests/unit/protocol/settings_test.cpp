@@ -1,9 +1,12 @@
 // SPEC 7: every presence.* key is validated; a bad one stops create with a reason naming it.
 #include "service/settings.hpp"
 
-#include <CppUTest/TestHarness.h>
-
 #include <string>
+
+// CppUTest last: its memory-leak macros must not rewrite standard headers.
+// clang-format off
+#include <CppUTest/TestHarness.h>
+// clang-format on
 
 using namespace presence::service;
 
