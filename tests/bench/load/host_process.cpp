@@ -127,7 +127,8 @@ std::uint16_t pick_free_port() {
 }
 
 int http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                 const std::string& body, int timeout_ms, std::string* response_body) {
+                 const std::string& bearer, const std::string& body, int timeout_ms,
+                 std::string* response_body) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
@@ -143,6 +144,7 @@ int http_request(std::uint16_t port, const std::string& method, const std::strin
     }
     std::string req =
         method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+        (bearer.empty() ? std::string() : "\r\nAuthorization: Bearer " + bearer) +
         "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
         std::to_string(body.size()) + "\r\n\r\n" + body;
     std::size_t off = 0;

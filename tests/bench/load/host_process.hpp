@@ -41,7 +41,9 @@ std::uint16_t pick_free_port();
 
 // One blocking HTTP request to 127.0.0.1:port; returns the status code, or -1. Bounded by
 // `timeout_ms`. Used only in setup (visibility lists), never in a measured phase.
+// `bearer` (may be empty) goes into an Authorization header.
 int http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                 const std::string& body, int timeout_ms, std::string* response_body);
+                 const std::string& bearer, const std::string& body, int timeout_ms,
+                 std::string* response_body);
 
 }  // namespace presence::bench

@@ -27,6 +27,9 @@
 #include "load_report.hpp"
 #include "proc_stats.hpp"
 #include "ws_client.hpp"
+#ifdef PRESENCE_LOAD_HAVE_TOKENS
+#include "token.hpp"
+#endif
 
 #ifndef PRESENCE_HOST_PATH
 #define PRESENCE_HOST_PATH ""
@@ -44,7 +47,11 @@ struct Options {
     std::string plugin = PRESENCE_PLUGIN_PATH;
     std::string url;  // attach: ws://127.0.0.1:PORT/ws
     pid_t server_pid = -1;
-    bool demo = true;
+    // Default: our own friends file and signed tokens (host.auth_secret), so the graph is
+    // known. --demo uses `?user=` and the host's demo graph instead (the host replaces
+    // presence.friends_file in demo mode), so expected-delivery counts are then meaningless.
+    bool demo = false;
+    std::string auth_secret;                  // attach mode: the running host's host.auth_secret
     std::vector<std::string> extra_settings;  // "key = value" lines for the config file
     std::uint32_t users = 1000, friends = 100, hubs = 0, hub_friends = 5000;
     std::string graph = "uniform";
@@ -68,8 +75,9 @@ void usage() {
                  "  --storm (drop and reconnect every user after the measured phase)\n"
                  "  --connect-window W --sources K --connect-timeout-s S --max-run-s S\n"
                  "  --pin (server on CPU 0, tool on CPU 1)\n"
-                 "  --host-bin PATH --plugin PATH --no-demo --set 'key = value'\n"
-                 "  --url ws://127.0.0.1:PORT/ws [--server-pid PID] (attach to a running host)\n"
+                 "  --host-bin PATH --plugin PATH --demo --set 'key = value'\n"
+                 "  --url ws://127.0.0.1:PORT/ws [--server-pid PID] [--auth-secret S]\n"
+                 "        (attach to a running host; without a secret, ?user= demo auth)\n"
                  "  --json FILE --csv FILE (append one line: rate,p50,p99,p999,max,deliv/s)\n"
                  "  --check: exit 1 unless every user connected, every expected frame arrived\n"
                  "           and no error frame or unexpected close was seen (never timing)\n"
@@ -196,6 +204,26 @@ class LoadRun {
         run_deadline_ = pb::monotonic_ns() + static_cast<std::uint64_t>(o.max_run_s * 1e9);
     }
 
+    // Paths (and REST bearer tokens) per user: minted up front so the measured phases do
+    // not include client-side HMACs.
+    void set_credentials(const std::string& secret) {
+        paths_.resize(o_.users);
+        bearers_.resize(o_.users);
+        for (std::uint32_t i = 0; i < o_.users; ++i) {
+#ifdef PRESENCE_LOAD_HAVE_TOKENS
+            if (!secret.empty()) {
+                bearers_[i] = presence_host::mint_token(
+                    secret, pb::user_name(i), static_cast<std::int64_t>(time(nullptr)) + 86400);
+                paths_[i] = "/ws?token=" + bearers_[i];
+                continue;
+            }
+#else
+            (void)secret;
+#endif
+            paths_[i] = "/ws?user=" + pb::user_name(i);
+        }
+    }
+
     void set_target(std::uint32_t dst, std::uint16_t port, pid_t server) {
         dst_ = dst;
         port_ = port;
@@ -211,7 +239,9 @@ class LoadRun {
     void note_peak(const pb::ProcSample& s) {
         r_.rss_peak = std::max({r_.rss_peak, s.hwm_bytes, s.rss_bytes});
     }
-    bool out_of_time() const { return g_stop || pb::monotonic_ns() >= run_deadline_; }
+    bool out_of_time() const {
+        return g_stop || pb::monotonic_ns() >= run_deadline_;
+    }
 
     // Connects every user (window-limited) and waits for their snapshots. Returns the number
     // of users whose snapshot arrived.
@@ -231,8 +261,7 @@ class LoadRun {
                 users_[i].snapshot = false;
                 users_[i].connect_start_ns = pb::monotonic_ns();
                 std::uint32_t src = (127u << 24) | (2 + i % sources_);
-                std::string path = "/ws?user=" + pb::user_name(i);
-                if (!pool_.connect(i, src, dst_, port_, host_header_, path)) {
+                if (!pool_.connect(i, src, dst_, port_, host_header_, paths_[i])) {
                     ++connect_failures_;
                     ++finished_;
                     ++r_.close_reasons[std::string("socket: ") + std::strerror(errno)];
@@ -262,9 +291,9 @@ class LoadRun {
             for (std::size_t k = 0; k < list.size(); ++k)
                 body += (k ? ",\"" : "\"") + pb::user_name(list[k]) + "\"";
             body += "]}";
-            int code =
-                pb::http_request(port_, "PUT", "/api/presence/visibility?user=" + pb::user_name(i),
-                                 body, 2000, nullptr);
+            std::string target = "/api/presence/visibility";
+            if (bearers_[i].empty()) target += "?user=" + pb::user_name(i);
+            int code = pb::http_request(port_, "PUT", target, bearers_[i], body, 2000, nullptr);
             if (code != 200) {
                 ++r_.error_codes["visibility_http_" + std::to_string(code)];
                 continue;
@@ -335,8 +364,12 @@ class LoadRun {
         r_.changes_sent = r_.heartbeats_sent = r_.heartbeat_acks = 0;
         r_.fanout.reset();
     }
-    void stop_measure() { measuring_ = false; }
-    std::size_t open_count() const { return pool_.open_count(); }
+    void stop_measure() {
+        measuring_ = false;
+    }
+    std::size_t open_count() const {
+        return pool_.open_count();
+    }
 
   private:
     void send_change(std::uint32_t u, std::uint64_t now) {
@@ -419,6 +452,7 @@ class LoadRun {
     std::uint16_t port_ = 0;
     pid_t server_ = -1;
     std::string host_header_;
+    std::vector<std::string> paths_, bearers_;
     std::uint64_t run_deadline_ = 0;
     pb::LatencyHistogram* snapshot_hist_ = nullptr;
     std::uint64_t snapshots_ = 0, finished_ = 0, connect_failures_ = 0;
@@ -493,12 +527,23 @@ int main(int argc, char** argv) {
             return 1;
         }
         port = pb::pick_free_port();
+#ifdef PRESENCE_LOAD_HAVE_TOKENS
+        if (!o.demo) {
+            std::random_device rd;
+            char hex[33];
+            std::snprintf(hex, sizeof hex, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+            o.auth_secret = hex;
+        }
+#else
+        o.demo = true;  // no token minting without the host's token code: demo auth
+#endif
         {
             std::ofstream cfg(dir + "/presence.conf");
             cfg << "# written by presence_load\n"
                 << "host.listen = 127.0.0.1:" << port << "\n"
                 << "host.plugin = " << o.plugin << "\n"
                 << "presence.friends_file = " << dir << "/friends.txt\n";
+            if (!o.auth_secret.empty()) cfg << "host.auth_secret = " << o.auth_secret << "\n";
             for (const auto& line : o.extra_settings) cfg << line << "\n";
         }
         std::vector<std::string> args{o.host_bin, "--config", dir + "/presence.conf"};
@@ -524,6 +569,7 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(42);
     LoadRun run(o, graph, r);
     run.set_target(dst, port, server_pid);
+    run.set_credentials(o.demo ? std::string() : o.auth_secret);
     run.set_order(rng);
 
     auto s0 = run.server_sample();
