@@ -69,14 +69,17 @@ bool mariadb_exec(MYSQL* conn, const std::string& sql, std::string* err) {
     return true;
 }
 
-StmtPtr mariadb_prepare(MYSQL* conn, const std::string& sql, std::string* err) {
+StmtPtr mariadb_prepare(MYSQL* conn, const std::string& sql, std::string* err,
+                        unsigned* errno_out) {
     StmtPtr stmt(mysql_stmt_init(conn));
     if (!stmt) {
         if (err) *err = mariadb_conn_error(conn);
+        if (errno_out) *errno_out = mysql_errno(conn);
         return nullptr;
     }
     if (mysql_stmt_prepare(stmt.get(), sql.data(), sql.size()) != 0) {
         if (err) *err = mariadb_stmt_error(stmt.get());
+        if (errno_out) *errno_out = mysql_stmt_errno(stmt.get());
         return nullptr;
     }
     return stmt;

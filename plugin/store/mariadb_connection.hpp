@@ -35,7 +35,9 @@ bool mariadb_error_is_transient(unsigned errno_value);
 // Runs a statement without parameters (DDL, transaction control). Sets *err on failure.
 bool mariadb_exec(MYSQL* conn, const std::string& sql, std::string* err);
 
-StmtPtr mariadb_prepare(MYSQL* conn, const std::string& sql, std::string* err);
+// On failure *errno_out (when given) gets the server error number.
+StmtPtr mariadb_prepare(MYSQL* conn, const std::string& sql, std::string* err,
+                        unsigned* errno_out = nullptr);
 
 // Input parameters of one execution. The strings are borrowed: they must outlive execute().
 class MariaDbParams {

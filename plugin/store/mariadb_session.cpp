@@ -53,9 +53,8 @@ MYSQL_STMT* MariaDbSession::statement(Kind kind, std::size_t size, MariaDbFailur
             break;
     }
     std::string err;
-    StmtPtr stmt = mariadb_prepare(conn_.get(), sql, &err);
+    StmtPtr stmt = mariadb_prepare(conn_.get(), sql, &err, &failure->errno_value);
     if (!stmt) {
-        failure->errno_value = mysql_errno(conn_.get());
         failure->message = err;
         return nullptr;
     }
@@ -200,9 +199,8 @@ bool MariaDbSession::load_friends(const std::string& id, std::vector<std::string
                                   MariaDbFailure* failure) {
     if (!friends_stmt_) {
         std::string err;
-        friends_stmt_ = mariadb_prepare(conn_.get(), friends_query_, &err);
+        friends_stmt_ = mariadb_prepare(conn_.get(), friends_query_, &err, &failure->errno_value);
         if (!friends_stmt_) {
-            failure->errno_value = mysql_errno(conn_.get());
             failure->message = "presence.friends_query: " + err;
             return false;
         }
@@ -222,7 +220,7 @@ bool MariaDbSession::load_friends(const std::string& id, std::vector<std::string
     int rc = 0;
     while ((rc = mysql_stmt_fetch(stmt)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
         // A NULL or over-long id cannot be a user (SPEC 3): skip it rather than truncate it.
-        if (rc == 0 && !friend_id.is_null && friend_id.value() != id) {
+        if (!friend_id.error && !friend_id.is_null && friend_id.value() != id) {
             out->push_back(friend_id.value());
         }
     }

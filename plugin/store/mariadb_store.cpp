@@ -341,10 +341,11 @@ bool check_friends_query(MYSQL* conn, const std::string& sql,
                          const std::function<void(int, const std::string&)>& log,
                          std::string* err) {
     std::string why;
-    StmtPtr stmt = mariadb_prepare(conn, sql, &why);
+    unsigned errno_value = 0;
+    StmtPtr stmt = mariadb_prepare(conn, sql, &why, &errno_value);
     if (!stmt) {
         // The host's table may be created after the plugin starts; anything else is a mistake.
-        if (mysql_errno(conn) == 1146 /* ER_NO_SUCH_TABLE */) {
+        if (errno_value == 1146 /* ER_NO_SUCH_TABLE */) {
             if (log) log(PRESENCE_LOG_WARN, "presence.friends_query: " + why);
             return true;
         }

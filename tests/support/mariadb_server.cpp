@@ -214,4 +214,25 @@ bool MariaDbServer::create_database(const std::string& name, std::string* err) c
                 err);
 }
 
+RootConnection::RootConnection(const MariaDbServer& server, const std::string& database) {
+    conn_ = connect_root(server.socket_path(), database, nullptr).release();
+}
+
+RootConnection::~RootConnection() {
+    if (conn_) mysql_close(conn_);
+}
+
+bool RootConnection::exec(const std::string& sql, std::string* err) {
+    if (!conn_) {
+        if (err) *err = "not connected";
+        return false;
+    }
+    if (mysql_real_query(conn_, sql.data(), sql.size()) != 0) {
+        if (err) *err = sql + ": " + mysql_error(conn_);
+        return false;
+    }
+    if (MYSQL_RES* res = mysql_store_result(conn_)) mysql_free_result(res);
+    return true;
+}
+
 }  // namespace presence::test

@@ -4,6 +4,7 @@
 // destructor kills it and removes the datadir, whatever happened.
 #pragma once
 
+#include <mysql.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -57,6 +58,21 @@ class MariaDbServer {
     std::string socket_;
     std::uint16_t port_ = 0;
     pid_t pid_ = -1;
+};
+
+// One root connection kept open (for LOCK TABLES and transactions that must outlive a
+// statement). Use from one thread at a time.
+class RootConnection {
+  public:
+    RootConnection(const MariaDbServer& server, const std::string& database);
+    ~RootConnection();
+    RootConnection(const RootConnection&) = delete;
+    RootConnection& operator=(const RootConnection&) = delete;
+    bool connected() const { return conn_ != nullptr; }
+    bool exec(const std::string& sql, std::string* err = nullptr);
+
+  private:
+    MYSQL* conn_ = nullptr;
 };
 
 }  // namespace presence::test
