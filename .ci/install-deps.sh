@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building and testing presence needs on Debian 12, and only what is missing,
+# so it is cheap to re-run. Works as root (CI, containers) or through sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  libwebsockets-dev libcjson-dev libmariadb-dev libcpputest-dev libhiredis-dev libssl-dev
+  mariadb-server redis-server libbenchmark-dev
+  clang-format gnuplot-nox curl procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # dpkg -s succeeds for removed-but-configured packages too: check the status line.
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: everything is already installed"
+  exit 0
+fi
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  as_root=(sudo)
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update
+"${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"

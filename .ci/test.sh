@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: dependencies, a -Werror release build running every ctest
+# suite, then an AddressSanitizer + UBSan build running the unit, abi and e2e suites again.
+# Exits non-zero on any failure and prints one summary line at the end.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+bash .ci/install-deps.sh
+
+jobs="${JOBS:-2}"
+started=$(date +%s)
+release_result="not run"
+asan_result="not run"
+
+summary() {
+  local rc=$?
+  local took=$(( $(date +%s) - started ))
+  echo
+  echo "SUMMARY: release build+ctest: ${release_result}; asan build+ctest: ${asan_result}; ${took}s; exit ${rc}"
+}
+trap summary EXIT
+
+# 1. Release build, warnings are errors, every suite.
+release_result="failed"
+cmake --preset release -DPRESENCE_WERROR=ON -DPRESENCE_BUILD_BENCH=ON
+cmake --build build/release -j"$jobs"
+ctest --test-dir build/release --output-on-failure -j1 --timeout 900
+release_result="passed"
+
+# 2. Sanitizers. Benchmarks are skipped (the preset turns them off); the suites that exercise
+# our own memory handling run again: unit, abi and e2e.
+asan_result="failed"
+cmake --preset asan -DPRESENCE_WERROR=ON
+cmake --build build/asan -j"$jobs"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --test-dir build/asan --output-on-failure -j1 --timeout 900 \
+  --exclude-regex 'bench|store|mariadb|fuzz' --no-tests=error
+asan_result="passed"
