@@ -175,3 +175,12 @@ TEST(BadInput, WebSocketPingGetsPong) {
     STRCMP_EQUAL("are-you-there", frame->payload.c_str());
     CHECK(ws.heartbeat_roundtrip());
 }
+
+TEST(BadInput, RepeatedAbuseClosesWith1008) {
+    // One bad frame is forgiven (every test above); a flood of them is abuse.
+    for (int i = 0; i < 200 && !ws.closed(); ++i) {
+        if (!ws.send_text("{")) break;
+    }
+    CHECK_TEXT(ws.wait_closed(milliseconds{5000}), "200 invalid frames did not close the socket");
+    LONGS_EQUAL(1008, ws.close_code());
+}

@@ -280,3 +280,21 @@ TEST(PresenceTimeouts, RateLimitedUpdatesApplyTheLatestValueLater) {
     }
     STRCMP_EQUAL(("m" + std::to_string(n - 1)).c_str(), last.c_str());
 }
+
+TEST(PresenceTimeouts, ConnectionsPerUserAreCapped) {
+    HostOptions o = small_timings();
+    o.set("presence.max_connections_per_user", "2");
+    o.friends({{"alice", "bob"}});
+    host = start_host(o);
+    WsClient one, two, three;
+    connect_user(*host, one, "alice");
+    connect_user(*host, two, "alice");
+    // The third is refused: either at the upgrade, or closed right after it with 1008.
+    if (three.connect(host->port(), host->ws_path("alice"))) {
+        CHECK_TEXT(three.wait_closed(milliseconds{3000}), "a third connection stayed open");
+        LONGS_EQUAL(1008, three.close_code());
+    }
+    // The two accepted ones are untouched (sync skips their presence_self frames).
+    sync(one);
+    sync(two);
+}
