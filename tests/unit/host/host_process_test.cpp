@@ -1,0 +1,238 @@
+// presence-host as a process: what a client of the host stub sees on the wire.
+#include "host_process.hpp"
+
+#include <time.h>
+
+#include <memory>
+#include <string>
+
+#include "token.hpp"
+
+// CppUTest last: its leak-detecting operator new macros break STL headers after it.
+#include <CppUTest/TestHarness.h>
+
+using host_test::HostProcess;
+using host_test::WsClient;
+
+namespace {
+
+const char* kSecret = "test-secret";
+
+std::string base_config() {
+    return std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
+           "\nhost.admin_token = admin-token\nhost.max_queue_frames = 100\n";
+}
+
+std::string token_for(const std::string& user, int64_t ttl_s = 600) {
+    return presence_host::mint_token(kSecret, user, static_cast<int64_t>(time(nullptr)) + ttl_s);
+}
+
+std::string friendship_body(const char* op, const char* a, const char* b) {
+    return std::string("{\"op\":\"") + op + "\",\"a\":\"" + a + "\",\"b\":\"" + b + "\"}";
+}
+
+}  // namespace
+
+TEST_GROUP(HostProcess) {
+    std::unique_ptr<HostProcess> host;
+    void setup() override {
+        host = std::make_unique<HostProcess>(base_config());
+        CHECK_TRUE_TEXT(host->started(), "presence-host printed its listening line");
+    }
+    void teardown() override {
+        host.reset();
+    }
+};
+
+TEST(HostProcess, PrintsTheRealPortWhenAskedForPortZero) {
+    CHECK_TRUE(host->port() > 0);
+    CHECK_EQUAL(200, host_test::http_request(host->port(), "GET", "/api/presence/health").status);
+}
+
+TEST(HostProcess, TokenSubcommandPrintsATokenTheHostAccepts) {
+    const std::string out =
+        host_test::run_and_capture(std::string(PRESENCE_HOST_EXE) + " token --config " +
+                                   host->config_path() + " carol --ttl 60");
+    CHECK_TRUE(out.size() > 2 && out.back() == '\n');
+    const std::string token = out.substr(0, out.size() - 1);
+    CHECK_TRUE(token.find(' ') == std::string::npos);
+    const auto reply = host_test::http_request(host->port(), "GET", "/api/presence/me", token);
+    CHECK_EQUAL(200, reply.status);
+    STRCMP_CONTAINS("\"user_id\":\"carol\"", reply.body.c_str());
+}
+
+TEST(HostProcess, HttpWithoutOrWithBadTokenReachesPluginWithoutUser) {
+    CHECK_EQUAL(401, host_test::http_request(host->port(), "GET", "/api/presence/me").status);
+    CHECK_EQUAL(401,
+                host_test::http_request(host->port(), "GET", "/api/presence/me", "junk").status);
+    const std::string expired = presence_host::mint_token(kSecret, "alice", 1000);
+    CHECK_EQUAL(401,
+                host_test::http_request(host->port(), "GET", "/api/presence/me", expired).status);
+    // No user needed for health, even with a stale token.
+    CHECK_EQUAL(
+        200, host_test::http_request(host->port(), "GET", "/api/presence/health", "junk").status);
+}
+
+TEST(HostProcess, UnknownRouteIs404) {
+    CHECK_EQUAL(404, host_test::http_request(host->port(), "GET", "/nowhere").status);
+}
+
+TEST(HostProcess, WebSocketWithoutTokenIsRefusedBeforeUpgrade) {
+    WsClient client;
+    CHECK_EQUAL(401, client.connect(host->port(), "/ws"));
+}
+
+TEST(HostProcess, WebSocketWithBadSignatureOrExpiredTokenIsRefused) {
+    WsClient forged, expired, wrong_secret;
+    std::string token = token_for("alice");
+    token.back() = token.back() == 'A' ? 'B' : 'A';
+    CHECK_EQUAL(401, forged.connect(host->port(), "/ws?token=" + token));
+    CHECK_EQUAL(401, expired.connect(host->port(),
+                                     "/ws?token=" + presence_host::mint_token(kSecret, "a", 1000)));
+    CHECK_EQUAL(401, wrong_secret.connect(host->port(),
+                                          "/ws?token=" + presence_host::mint_token(
+                                                             "other", "a", time(nullptr) + 60)));
+}
+
+TEST(HostProcess, DemoUserParameterIsRefusedOutsideDemoMode) {
+    WsClient client;
+    CHECK_EQUAL(401, client.connect(host->port(), "/ws?user=alice"));
+}
+
+TEST(HostProcess, WebSocketWithTokenGetsSnapshotAndHeartbeatAck) {
+    WsClient client;
+    CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(client.wait_for("\"presence_snapshot\""));
+    CHECK_TRUE(client.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
+    CHECK_TRUE(client.wait_for("presence_heartbeat_ack"));
+}
+
+TEST(HostProcess, FragmentedMessageIsReassembled) {
+    WsClient client;
+    CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(client.wait_for("presence_snapshot"));
+    CHECK_TRUE(client.send_text("{\"type\":\"presence_up", false, false));
+    CHECK_TRUE(client.send_text("date\",\"status\":\"away\",", false, true));
+    CHECK_TRUE(client.send_text("\"message\":\"lunch\"}", true, true));
+    std::string frame;
+    CHECK_TRUE(client.wait_for("presence_self", &frame));
+    STRCMP_CONTAINS("lunch", frame.c_str());
+}
+
+TEST(HostProcess, OversizedMessageGetsTooLargeAndTheConnectionStays) {
+    WsClient client;
+    CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(client.wait_for("presence_snapshot"));
+    // Past presence.max_message_bytes (65536), in pieces, so the host must stop buffering.
+    CHECK_TRUE(client.send_text(std::string(40000, ' '), false, false));
+    CHECK_TRUE(client.send_text(std::string(40000, ' '), true, true));
+    CHECK_TRUE(client.wait_for("\"too_large\""));
+    CHECK_TRUE(client.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
+    CHECK_TRUE(client.wait_for("presence_heartbeat_ack"));
+}
+
+TEST(HostProcess, FriendsSeeEachOtherThroughTheAdminRoute) {
+    const auto added =
+        host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token",
+                                friendship_body("add", "alice", "bob"));
+    CHECK_EQUAL(200, added.status);
+    STRCMP_EQUAL("{\"applied\":1}", added.body.c_str());
+    WsClient alice, bob;
+    CHECK_EQUAL(101, alice.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(alice.wait_for("presence_snapshot"));
+    CHECK_EQUAL(101, bob.connect(host->port(), "/ws?token=" + token_for("bob")));
+    std::string frame;
+    CHECK_TRUE(alice.wait_for("\"type\":\"presence\"", &frame));
+    STRCMP_CONTAINS("\"bob\"", frame.c_str());
+}
+
+TEST(HostProcess, AdminRouteNeedsTheAdminToken) {
+    const std::string body = friendship_body("add", "alice", "bob");
+    CHECK_EQUAL(
+        401, host_test::http_request(host->port(), "POST", "/admin/friendships", "", body).status);
+    CHECK_EQUAL(
+        401,
+        host_test::http_request(host->port(), "POST", "/admin/friendships", "nope", body).status);
+    const auto bad = host_test::http_request(host->port(), "POST", "/admin/friendships",
+                                             "admin-token", "{\"ops\":[{\"op\":\"add\"}]}");
+    CHECK_EQUAL(400, bad.status);
+    STRCMP_CONTAINS("op 0", bad.body.c_str());
+}
+
+TEST(HostProcess, SlowReaderIsClosedWith1008) {
+    host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token",
+                            friendship_body("add", "alice", "bob"));
+    WsClient alice, bob;
+    CHECK_EQUAL(101, alice.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(alice.wait_for("presence_snapshot"));
+    CHECK_EQUAL(101, bob.connect(host->port(), "/ws?token=" + token_for("bob")));
+    CHECK_TRUE(bob.wait_for("presence_snapshot"));
+    // 300 ops each change what alice sees of bob: 300 frames at once for alice, whose queue
+    // holds 100 (host.max_queue_frames), so the host must cut her off.
+    std::string ops = "{\"ops\":[";
+    for (int i = 0; i < 300; ++i) {
+        ops +=
+            std::string(i ? "," : "") + friendship_body(i % 2 ? "add" : "remove", "alice", "bob");
+    }
+    ops += "]}";
+    CHECK_EQUAL(
+        200, host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token", ops)
+                 .status);
+    std::string payload;
+    int opcode = 0;
+    while ((opcode = alice.read_frame(payload)) == 1) {
+    }
+    CHECK_EQUAL(8, opcode);
+    CHECK_TRUE(payload.size() >= 2);
+    CHECK_EQUAL(1008, (static_cast<unsigned char>(payload[0]) << 8) |
+                          static_cast<unsigned char>(payload[1]));
+    // (bob got the same 300 frames and is cut off too.) Others are unaffected.
+    WsClient carol;
+    CHECK_EQUAL(101, carol.connect(host->port(), "/ws?token=" + token_for("carol")));
+    CHECK_TRUE(carol.wait_for("presence_snapshot"));
+    CHECK_TRUE(carol.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
+    CHECK_TRUE(carol.wait_for("presence_heartbeat_ack"));
+}
+
+TEST(HostProcess, SigtermStopsCleanlyWithExitZero) {
+    WsClient client;
+    CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(client.wait_for("presence_snapshot"));
+    CHECK_EQUAL(0, host->stop());
+}
+
+TEST_GROUP(DemoHost) {
+    std::unique_ptr<HostProcess> host;
+    void setup() override {
+        host = std::make_unique<HostProcess>("host.listen = 127.0.0.1:0\n",
+                                             std::vector<std::string>{"--demo"});
+        CHECK_TRUE_TEXT(host->started(), "demo host printed its listening line");
+    }
+    void teardown() override {
+        host.reset();
+    }
+};
+
+TEST(DemoHost, ServesASelfContainedPageAtRoot) {
+    const auto page = host_test::http_request(host->port(), "GET", "/");
+    CHECK_EQUAL(200, page.status);
+    STRCMP_CONTAINS("<script>", page.body.c_str());
+    STRCMP_CONTAINS("/ws?user=", page.body.c_str());
+    CHECK_TRUE(page.body.find("src=\"http") == std::string::npos);
+}
+
+TEST(DemoHost, UserParameterIsAcceptedFromAnyLoopbackSource) {
+    WsClient alice, bob;
+    CHECK_EQUAL(101, alice.connect(host->port(), "/ws?user=alice", "127.0.0.7"));
+    std::string snapshot;
+    CHECK_TRUE(alice.wait_for("presence_snapshot", &snapshot));
+    // The demo friendships are loaded: alice's friends include bob.
+    STRCMP_CONTAINS("\"bob\"", snapshot.c_str());
+    CHECK_EQUAL(101, bob.connect(host->port(), "/ws?user=bob", "127.1.2.3"));
+    CHECK_TRUE(alice.wait_for("\"user_id\":\"bob\",\"status\":\"online\""));
+}
+
+TEST(DemoHost, InvalidDemoUserIsRefused) {
+    WsClient client;
+    CHECK_EQUAL(401, client.connect(host->port(), "/ws?user=bad/name"));
+}
