@@ -141,6 +141,9 @@ int Service::on_connect(core::ConnId conn, std::string_view user) {
     connecting_ = conn;
     connect_refusal_ = 0;
     loader_.ensure_viewer(c.user, {}, true, [this, conn](bool ok) { finish_connect(conn, ok); });
+    // A store that answers at once (memory) completes the connect here, so a refusal (too
+    // many connections) is still this hook's return value rather than a later close().
+    store_->pump();
     connecting_ = 0;
     const int refusal = connect_refusal_;
     connect_refusal_ = 0;

@@ -460,3 +460,18 @@ TEST(PluginService, FriendshipRemovalSendsOffline) {
         -1, api->friendship(p, PRESENCE_FRIENDSHIP_ADD, "alice", 5, "alice", 5, err, sizeof err));
     LONGS_EQUAL(-1, api->friendship(p, PRESENCE_FRIENDSHIP_ADD, "a b", 3, "c", 1, err, sizeof err));
 }
+
+TEST(PluginService, ConnectionOverTheUserLimitIsRefused) {
+    start(true, {{"presence.max_connections_per_user", "1"}});
+    connect(1, "alice");
+    LONGS_EQUAL(1008, api->on_connect(p, 2, "alice", 5));
+    CHECK(host.any_for(2, R"("code":"too_many")"));
+    CHECK(host.closed.empty());  // refused by the return value, not by close()
+    api->on_disconnect(p, 1);
+    LONGS_EQUAL(0, api->on_connect(p, 3, "alice", 5));
+}
+
+TEST(PluginService, InvalidUserIdIsRefused) {
+    start(true);
+    CHECK(api->on_connect(p, 1, "bad id", 6) != 0);
+}
