@@ -45,15 +45,16 @@ void print_table(const LoadReport& r) {
                 static_cast<unsigned long long>(r.connections_held),
                 static_cast<unsigned long long>(r.connections_target),
                 static_cast<unsigned long long>(r.connect_failures));
-    std::printf("  connect                %.2f s, %.0f conn/s\n", r.connect_s, r.connect_rate);
+    std::printf("  connect                %.2f s, %.0f conn/s, server CPU %.0f us per connection\n",
+                r.connect_s, r.connect_rate, r.connect_cpu_us_per_conn);
     print_hist("snapshot latency", r.snapshot);
     std::printf(
         "  server RSS             before %.1f MiB, connected %.1f MiB, end %.1f MiB, "
         "peak %.1f MiB, %.0f B/conn\n",
         r.rss_before / 1048576.0, r.rss_connected / 1048576.0, r.rss_end / 1048576.0,
         r.rss_peak / 1048576.0, r.rss_per_conn);
-    std::printf("  server CPU idle        %.2f %% over %.1f s (no client traffic)\n",
-                r.idle_cpu_pct, r.idle_s);
+    std::printf("  server CPU idle        %.2f %% over %.1f s (heartbeats only)\n", r.idle_cpu_pct,
+                r.idle_s);
     std::printf("  changes sent           %llu, heartbeats %llu (acks %llu)\n",
                 static_cast<unsigned long long>(r.changes_sent),
                 static_cast<unsigned long long>(r.heartbeats_sent),
@@ -63,8 +64,9 @@ void print_table(const LoadReport& r) {
                 static_cast<unsigned long long>(r.expected_deliveries), r.deliveries_per_s,
                 r.measured_s);
     print_hist("fan-out latency", r.fanout);
-    std::printf("  server CPU measured    %.1f %%, %.0f ns per delivered frame\n",
-                r.measure_cpu_pct, r.cpu_ns_per_delivery);
+    std::printf(
+        "  server CPU measured    %.1f %%, %.0f ns per delivered frame (load tool %.1f %%)\n",
+        r.measure_cpu_pct, r.cpu_ns_per_delivery, r.tool_cpu_pct);
     if (r.storm) {
         std::printf("  reconnect storm        %llu snapshots in %.2f s (failures %llu)\n",
                     static_cast<unsigned long long>(r.storm_snapshots), r.storm_s,
@@ -92,16 +94,17 @@ std::string to_json(const LoadReport& r) {
       << ",\"connections_target\":" << r.connections_target
       << ",\"connections_held\":" << r.connections_held
       << ",\"connect_failures\":" << r.connect_failures << ",\"connect_s\":" << r.connect_s
-      << ",\"connect_rate\":" << r.connect_rate << ",";
+      << ",\"connect_rate\":" << r.connect_rate
+      << ",\"connect_cpu_us_per_conn\":" << r.connect_cpu_us_per_conn << ",";
     json_hist(o, "snapshot", r.snapshot);
     o << ",\"rss_before\":" << r.rss_before << ",\"rss_connected\":" << r.rss_connected
       << ",\"rss_end\":" << r.rss_end << ",\"rss_peak\":" << r.rss_peak
       << ",\"rss_per_conn\":" << r.rss_per_conn << ",\"idle_s\":" << r.idle_s
       << ",\"idle_cpu_pct\":" << r.idle_cpu_pct << ",\"measure_cpu_pct\":" << r.measure_cpu_pct
       << ",\"cpu_ns_per_delivery\":" << r.cpu_ns_per_delivery
-      << ",\"changes_sent\":" << r.changes_sent << ",\"heartbeats_sent\":" << r.heartbeats_sent
-      << ",\"heartbeat_acks\":" << r.heartbeat_acks << ",\"deliveries\":" << r.deliveries
-      << ",\"expected_deliveries\":" << r.expected_deliveries
+      << ",\"tool_cpu_pct\":" << r.tool_cpu_pct << ",\"changes_sent\":" << r.changes_sent
+      << ",\"heartbeats_sent\":" << r.heartbeats_sent << ",\"heartbeat_acks\":" << r.heartbeat_acks
+      << ",\"deliveries\":" << r.deliveries << ",\"expected_deliveries\":" << r.expected_deliveries
       << ",\"self_frames\":" << r.self_frames << ",\"other_frames\":" << r.other_frames
       << ",\"measured_s\":" << r.measured_s << ",\"deliveries_per_s\":" << r.deliveries_per_s
       << ",";

@@ -21,6 +21,7 @@ struct LoadReport {
     // Connect phase.
     std::uint64_t connections_target = 0, connections_held = 0, connect_failures = 0;
     double connect_s = 0, connect_rate = 0;
+    double connect_cpu_us_per_conn = 0;  // server CPU per accepted connection (with snapshot)
     LatencyHistogram snapshot;
 
     // Server, from /proc (0 when attached without --server-pid).
@@ -28,6 +29,7 @@ struct LoadReport {
     double rss_per_conn = 0;
     double idle_s = 0, idle_cpu_pct = 0;
     double measure_cpu_pct = 0, cpu_ns_per_delivery = 0;
+    double tool_cpu_pct = 0;  // this load tool's own CPU in the measured phase (is it the limit?)
 
     // Measured phase.
     std::uint64_t changes_sent = 0, heartbeats_sent = 0, heartbeat_acks = 0;

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -187,6 +188,13 @@ struct UserState {
     bool snapshot = false;
     bool invisible = false;
     std::vector<std::uint32_t> visible_to;  // sorted; only for invisible users
+    std::uint32_t gen = 0;                  // bumped on every open (stale heartbeat entries)
+};
+
+struct Beat {
+    std::uint64_t due;
+    std::uint32_t slot;
+    std::uint32_t gen;
 };
 
 class LoadRun {
@@ -201,6 +209,7 @@ class LoadRun {
                              [this](std::size_t s, std::string_view t) { on_text(s, t); },
                              [this](std::size_t s, std::string_view why) { on_close(s, why); }}) {
         sources_ = o.sources ? o.sources : o.users / 10000 + 1;
+        beat_ns_ = static_cast<std::uint64_t>(o.heartbeat_s * 1e9);
         run_deadline_ = pb::monotonic_ns() + static_cast<std::uint64_t>(o.max_run_s * 1e9);
     }
 
@@ -268,6 +277,7 @@ class LoadRun {
                 }
             }
             pool_.poll(1);
+            send_due_heartbeats(pb::monotonic_ns());
         }
         *seconds = static_cast<double>(pb::monotonic_ns() - start) / 1e9;
         *failures = connect_failures_ - fail0 + (o_.users - finished_);
@@ -303,6 +313,7 @@ class LoadRun {
             pool_.send_text(i, R"({"type":"presence_update","status":"invisible"})");
             ++done;
             pool_.poll(0);
+            send_due_heartbeats(pb::monotonic_ns());
         }
         return done;
     }
@@ -312,8 +323,7 @@ class LoadRun {
         std::uint64_t start = pb::monotonic_ns();
         std::uint64_t end =
             std::min(run_deadline_, start + static_cast<std::uint64_t>(seconds * 1e9));
-        std::uint64_t changes = 0, beats = 0;
-        const double beats_per_s = static_cast<double>(o_.users) / o_.heartbeat_s;
+        std::uint64_t changes = 0;
         while (!g_stop) {
             std::uint64_t now = pb::monotonic_ns();
             if (now >= end) break;
@@ -325,17 +335,8 @@ class LoadRun {
                 send_change(order_[change_cursor_++ % order_.size()], now);
                 ++changes;
             }
-            if (heartbeats) {
-                auto due_beats = static_cast<std::uint64_t>(el * beats_per_s);
-                while (beats < due_beats) {
-                    std::size_t slot = beat_cursor_++ % o_.users;
-                    if (pool_.state(slot) == pb::WsClientPool::State::Open) {
-                        pool_.send_text(slot, R"({"type":"presence_heartbeat","idle":false})");
-                        ++r_.heartbeats_sent;
-                    }
-                    ++beats;
-                }
-            }
+            (void)heartbeats;
+            send_due_heartbeats(now);
             pool_.poll(changes < due_changes ? 0 : 1);
         }
     }
@@ -344,7 +345,10 @@ class LoadRun {
     void drain(double seconds) {
         std::uint64_t end =
             std::min(run_deadline_, pb::monotonic_ns() + static_cast<std::uint64_t>(seconds * 1e9));
-        while (pb::monotonic_ns() < end && !g_stop) pool_.poll(5);
+        while (pb::monotonic_ns() < end && !g_stop) {
+            pool_.poll(5);
+            send_due_heartbeats(pb::monotonic_ns());
+        }
     }
 
     void drop_all() {
@@ -372,6 +376,23 @@ class LoadRun {
     }
 
   private:
+    // Every connection heartbeats heartbeat_s after it opened, then every heartbeat_s, in
+    // every phase (a client that stops heartbeating is cut off after heartbeat_timeout_s).
+    // All intervals are equal, so a FIFO of due times is a correct timer queue.
+    void send_due_heartbeats(std::uint64_t now) {
+        while (!beats_.empty() && beats_.front().due <= now) {
+            Beat b = beats_.front();
+            beats_.pop_front();
+            // A slot reconnected since this entry was queued has a newer entry: skip stale.
+            if (b.gen != users_[b.slot].gen || pool_.state(b.slot) != pb::WsClientPool::State::Open)
+                continue;
+            pool_.send_text(b.slot, R"({"type":"presence_heartbeat","idle":false})");
+            ++r_.heartbeats_sent;
+            b.due += beat_ns_;
+            beats_.push_back(b);
+        }
+    }
+
     void send_change(std::uint32_t u, std::uint64_t now) {
         if (pool_.state(u) != pb::WsClientPool::State::Open || !users_[u].snapshot) return;
         static const char* kStatuses[] = {"online", "away", "dnd"};
@@ -395,7 +416,10 @@ class LoadRun {
         return users_[v].snapshot && pool_.state(v) == pb::WsClientPool::State::Open;
     }
 
-    void on_open(std::size_t) {}
+    void on_open(std::size_t slot) {
+        beats_.push_back(Beat{pb::monotonic_ns() + beat_ns_, static_cast<std::uint32_t>(slot),
+                              ++users_[slot].gen});
+    }
 
     void on_text(std::size_t slot, std::string_view text) {
         auto type = pb::json_string_field(text, "type");
@@ -457,7 +481,9 @@ class LoadRun {
     pb::LatencyHistogram* snapshot_hist_ = nullptr;
     std::uint64_t snapshots_ = 0, finished_ = 0, connect_failures_ = 0;
     std::vector<std::uint32_t> order_;
-    std::uint64_t change_cursor_ = 0, beat_cursor_ = 0, status_cycle_ = 0;
+    std::uint64_t change_cursor_ = 0, status_cycle_ = 0;
+    std::deque<Beat> beats_;
+    std::uint64_t beat_ns_ = 0;
     bool measuring_ = false;
     std::uint64_t measure_start_ns_ = 0;
 };
@@ -579,6 +605,10 @@ int main(int argc, char** argv) {
     std::uint64_t snaps =
         run.connect_all(o.connect_window, &r.snapshot, &r.connect_failures, &r.connect_s);
     r.connect_rate = r.connect_s > 0 ? static_cast<double>(snaps) / r.connect_s : 0;
+    auto s_conn = run.server_sample();
+    if (snaps > 0 && s_conn.ok && s0.ok)
+        r.connect_cpu_us_per_conn =
+            static_cast<double>(s_conn.cpu_ns - s0.cpu_ns) / 1e3 / static_cast<double>(snaps);
     run.make_invisible(rng);
     run.drain(1.0);
     auto s1 = run.server_sample();
@@ -589,7 +619,7 @@ int main(int argc, char** argv) {
         r.rss_per_conn = (static_cast<double>(s1.rss_bytes) - static_cast<double>(s0.rss_bytes)) /
                          static_cast<double>(r.connections_held);
 
-    // 2. Idle: no client traffic at all; the server should burn (almost) nothing.
+    // 2. Idle: no status changes, only heartbeats; the server should burn (almost) nothing.
     if (o.idle_s > 0 && !run.out_of_time()) {
         auto a = run.server_sample();
         std::uint64_t t0 = pb::monotonic_ns();
@@ -603,12 +633,15 @@ int main(int argc, char** argv) {
     if (!run.out_of_time()) {
         run.start_measure();
         auto a = run.server_sample();
+        auto me0 = pb::sample_process(getpid());
         std::uint64_t t0 = pb::monotonic_ns();
         run.drive(o.duration_s, o.rate, true);
         std::uint64_t t1 = pb::monotonic_ns();
         run.drain(0.5);
         auto b = run.server_sample();
+        auto me1 = pb::sample_process(getpid());
         run.stop_measure();
+        r.tool_cpu_pct = cpu_pct(me0, me1, static_cast<double>(pb::monotonic_ns() - t0) / 1e9);
         r.measured_s = static_cast<double>(t1 - t0) / 1e9;
         r.deliveries_per_s = static_cast<double>(r.deliveries) / r.measured_s;
         r.measure_cpu_pct = cpu_pct(a, b, static_cast<double>(pb::monotonic_ns() - t0) / 1e9);
