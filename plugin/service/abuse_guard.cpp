@@ -15,9 +15,12 @@ bool TokenBucket::take(core::Millis now) {
 }
 
 bool AbuseGuard::record_error(core::Millis now) {
-    errors_.push_back(now);
-    while (!errors_.empty() && errors_.front() <= now - kErrorWindowMs) errors_.pop_front();
-    return errors_.size() > kMaxErrors;
+    if (window_errors_ == 0 || now - window_start_ >= kErrorWindowMs || now < window_start_) {
+        window_start_ = now;
+        window_errors_ = 0;
+    }
+    ++window_errors_;
+    return window_errors_ > kMaxErrors;
 }
 
 }  // namespace presence::service

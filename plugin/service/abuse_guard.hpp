@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 
 #include "core/types.hpp"
 
@@ -39,7 +38,10 @@ class AbuseGuard {
   private:
     TokenBucket frames_{kFramesPerS, kFrameBurst};
     TokenBucket queries_{kQueriesPerS, kQueryBurst};
-    std::deque<core::Millis> errors_;  // times of recent errors, at most kMaxErrors + 1
+    // Errors counted in fixed windows of kErrorWindowMs: two integers per connection instead
+    // of a list of times, since a server holds many connections and abuse is rare.
+    core::Millis window_start_ = 0;
+    std::uint32_t window_errors_ = 0;
 };
 
 }  // namespace presence::service
