@@ -51,6 +51,14 @@ void PresenceCore::Impl::end_change(UserIdx s, Millis at) {
         auto& group = now_listed ? listed_group : friend_group;
         group.insert(group.end(), viewer.conns.begin(), viewer.conns.end());
     }
+    // Once the subject is visible, both kinds of friend see the same thing: one frame for all.
+    const bool same = new_friend.status == new_listed.status &&
+                      new_friend.message == new_listed.message &&
+                      new_friend.last_seen == new_listed.last_seen;
+    if (same) {
+        friend_group.insert(friend_group.end(), listed_group.begin(), listed_group.end());
+        listed_group.clear();
+    }
     if (!friend_group.empty()) sink.send_presence(new_friend, friend_group);
     if (!listed_group.empty()) sink.send_presence(new_listed, listed_group);
 }
