@@ -26,7 +26,7 @@ int protocol_callback(lws* wsi, lws_callback_reasons reason, void* user, void* i
 const lws_protocols kProtocols[] = {
     // rx_buffer_size is small on purpose: lws keeps one per WebSocket, and a benchmark
     // holds ~20,000 of them. Larger messages arrive in pieces and are reassembled.
-    {"presence", protocol_callback, sizeof(SessionSlot), 2048, 0, nullptr, 0},
+    {"presence", protocol_callback, sizeof(SessionSlot), 512, 0, nullptr, 0},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0}};
 
 int64_t now_seconds() {
@@ -73,6 +73,11 @@ bool HostServer::start(std::string& error) {
     if (options_.event_lib == "libev") info.options |= LWS_SERVER_OPTION_LIBEV;
     info.count_threads = 1;  // LWS_MAX_SMP is 1 in Debian's build
     info.fd_limit_per_thread = raise_fd_limit();
+    // Header tables (~5 KiB each) are needed only while a request's headers are parsed. A
+    // small pool bounds that memory however many sockets connect at once; connections past
+    // it wait their turn for a table instead of each holding one. This is what keeps a held
+    // WebSocket at a few hundred bytes of host memory.
+    info.max_http_header_pool = 256;
     context_ = lws_create_context(&info);
     if (!context_) {
         error = "cannot create the libwebsockets context (event lib '" + options_.event_lib + "')";
