@@ -29,7 +29,7 @@ TEST_GROUP(Auth) {
         host = start_host(small_timings().friends({{"alice", "bob"}}));
     }
     void teardown() override {
-        host.reset();
+        stop_cleanly(host);
     }
     std::string me() {
         return host->http_prefix() + "/me";

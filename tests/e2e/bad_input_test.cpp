@@ -48,7 +48,7 @@ TEST_GROUP(BadInput) {
     }
     void teardown() override {
         ws.drop();
-        host.reset();
+        stop_cleanly(host);
     }
 };
 

@@ -11,7 +11,7 @@ TEST_GROUP(Demo) {
         host = start_host(o);
     }
     void teardown() override {
-        host.reset();
+        stop_cleanly(host);
     }
 };
 

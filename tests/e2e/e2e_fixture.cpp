@@ -5,7 +5,7 @@ namespace presence::e2e {
 HostOptions small_timings() {
     HostOptions o;
     o.set("presence.offline_grace_s", "1");
-    o.set("presence.heartbeat_timeout_s", "3");
+    o.set("presence.heartbeat_timeout_s", "5");
     return o;
 }
 
@@ -13,6 +13,17 @@ std::unique_ptr<HostProcess> start_host(HostOptions options) {
     auto host = std::make_unique<HostProcess>(std::move(options));
     CHECK_TEXT(host->start(), host->error().c_str());
     return host;
+}
+
+void stop_cleanly(std::unique_ptr<HostProcess>& host) {
+    if (!host) return;
+    const int rc = host->stop();
+    std::string out = host->output();
+    host.reset();
+    if (out.size() > 4000) out = "..." + out.substr(out.size() - 4000);
+    CHECK_TEXT(
+        rc == 0,
+        ("presence-host did not stop cleanly (exit " + std::to_string(rc) + "):\n" + out).c_str());
 }
 
 Json connect_user(HostProcess& host, WsClient& ws, const std::string& user) {

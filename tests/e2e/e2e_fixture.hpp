@@ -23,11 +23,16 @@ namespace presence::e2e {
 using namespace presence::test;
 using std::chrono::milliseconds;
 
-// Timings small enough for a fast suite: grace 1 s, heartbeat timeout 3 s.
+// Timings small enough for a fast suite: grace 1 s, heartbeat timeout 5 s (tests that wait
+// in silence for a few seconds must not trip it, even under ASan).
 HostOptions small_timings();
 
 // Starts a host (fails the current test with the host's output when it does not start).
 std::unique_ptr<HostProcess> start_host(HostOptions options);
+
+// Stops the host with SIGTERM and checks it exits 0 (a clean stop that flushed the store;
+// under ASan a leak or error in the host or plugin makes this fail).
+void stop_cleanly(std::unique_ptr<HostProcess>& host);
 
 // Connects `user` with a fresh token, checks the upgrade worked and returns the snapshot.
 // The socket is synced (see sync()) so only later events remain to be read.

@@ -39,7 +39,7 @@ TEST_GROUP(PresenceFlow) {
         host = start_host(small_timings().friends({{"alice", "bob"}, {"alice", "carol"}}));
     }
     void teardown() override {
-        host.reset();
+        stop_cleanly(host);
     }
 };
 
@@ -215,7 +215,7 @@ TEST(PresenceFlow, OwnStatusSurvivesReconnect) {
 TEST_GROUP(PresenceTimeouts) {
     std::unique_ptr<HostProcess> host;
     void teardown() override {
-        host.reset();
+        stop_cleanly(host);
     }
 };
 

@@ -26,7 +26,7 @@ TEST_GROUP(Privacy) {
         host = start_host(small_timings().friends({{"alice", "bob"}, {"alice", "carol"}}));
     }
     void teardown() override {
-        host.reset();
+        stop_cleanly(host);
     }
 };
 

@@ -24,7 +24,7 @@ TEST_GROUP(Rest) {
         host = start_host(o);
     }
     void teardown() override {
-        host.reset();
+        stop_cleanly(host);
     }
     std::string prefix() {
         return host->http_prefix();
