@@ -35,5 +35,5 @@ cmake --build build/asan -j"$jobs"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir build/asan --output-on-failure -j1 --timeout 900 \
-  --exclude-regex 'bench|store|mariadb|fuzz' --no-tests=error
+  --exclude-regex 'bench|mariadb|fuzz' --no-tests=error
 asan_result="passed"
