@@ -181,6 +181,12 @@ void PresenceCore::load_user(const UserRecord& record, Millis now) {
     u.last_seen_listed = record.last_seen_listed;
     u.visibility = std::move(vis);
     if (u.chosen == Status::Online) u.until.reset();
+    if (u.chosen == Status::Invisible && !m.config.allow_invisible) {
+        // Stored while invisible was allowed; the current settings forbid it (SPEC 7).
+        u.chosen = Status::Online;
+        u.until.reset();
+        m.mark_dirty(idx);
+    }
     if (u.until && *u.until <= now) {
         // Expired while nobody ran us (e.g. across a restart): back to online, persist the reset.
         u.chosen = Status::Online;

@@ -236,3 +236,36 @@ TEST(Connections, NoGraceConfiguredGoesOfflineOnClose) {
     CHECK_STATUS(Status::Offline, to_a[0].status);
     CHECK_MILLIS(h.now, to_a[0].last_seen);
 }
+
+TEST(Connections, ReusedConnIdGetsAFreshHeartbeatDeadline) {
+    CHECK_ERROR(CoreError::None, h.core->connect(7, "b", h.now));
+    h.core->disconnect(7, h.now);
+    h.advance(h.cfg.heartbeat_timeout_ms / 2);
+    CHECK_ERROR(CoreError::None, h.core->connect(7, "b", h.now));  // the host reused the id
+    h.advance(h.cfg.heartbeat_timeout_ms / 2 + 1);  // the first connection's old deadline
+    LONGS_EQUAL(0, h.sink.closed.size());
+    CHECK(h.core->has_connection(7));
+    h.advance(h.cfg.heartbeat_timeout_ms / 2);
+    LONGS_EQUAL(1, h.sink.closed.size());
+    LONGLONGS_EQUAL(7, h.sink.closed[0].conn);
+}
+
+TEST(Connections, DuplicateLiveConnIdRefused) {
+    CHECK_ERROR(CoreError::None, h.core->connect(7, "b", h.now));
+    CHECK(h.core->connect(7, "a", h.now) != CoreError::None);
+    STRCMP_EQUAL("b", std::string(h.core->user_of(7)).c_str());
+}
+
+TEST(Connections, GraceReconnectKeepsLastSeen) {
+    const ConnId b = h.connect("b");
+    h.core->disconnect(b, h.now);
+    h.advance(h.cfg.offline_grace_ms + 1);
+    const auto seen = h.view("a", "b").last_seen;
+    CHECK(seen.has_value());
+    const ConnId b2 = h.connect("b");
+    h.core->disconnect(b2, h.now);
+    h.advance(100);
+    h.connect("b");
+    CHECK_STATUS(Status::Online, h.view("a", "b").status);
+    CHECK_NULL_OPT(h.view("a", "b").last_seen);  // online views carry no last_seen
+}

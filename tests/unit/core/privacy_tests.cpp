@@ -205,3 +205,34 @@ TEST(Privacy, MessageNeverShownWhenOffline) {
     CHECK_STATUS(Status::Offline, v.status);
     CHECK_NULL_OPT(v.message);
 }
+
+TEST(Privacy, LeavingInvisibleSendsOnlineToUnlistedOnly) {
+    h.update_msg("b", Status::Invisible, "m");
+    const ConnId a = h.connect("a");
+    const ConnId c = h.connect("c");
+    const ConnId b = h.connect("b");
+    h.sink.clear();
+    h.update("b", Status::Online, b);
+    auto to_a = h.sink.presence_to(a, "b");
+    LONGS_EQUAL(1, to_a.size());
+    CHECK_STATUS(Status::Online, to_a[0].status);
+    STRCMP_EQUAL("m", to_a[0].message->c_str());
+    LONGS_EQUAL(0, h.sink.presence_to(c, "b").size());  // c saw online with m already
+}
+
+TEST(Privacy, InvisibleIdleDevicesStillOnlineForListedFriends) {
+    h.update("b", Status::Invisible);
+    const ConnId b = h.connect("b");
+    h.core->heartbeat(b, true, h.now);
+    CHECK_STATUS(Status::Online, h.view("c", "b").status);
+    CHECK_STATUS(Status::Offline, h.view("a", "b").status);
+}
+
+TEST(Privacy, StoredInvisibleBecomesOnlineWhenInvisibleNotAllowed) {
+    h.cfg.allow_invisible = false;
+    setup();
+    h.drain();
+    h.load("x", Status::Invisible);
+    CHECK_STATUS(Status::Online, h.core->self("x").chosen);
+    LONGS_EQUAL(1, h.drain().size());
+}

@@ -327,3 +327,15 @@ TEST(Status, DirtyAfterUpdateWithFullRecord) {
     STRCMP_EQUAL("x", d[0].message->c_str());
     LONGS_EQUAL(0, h.drain().size());  // reported once
 }
+
+TEST(Status, DeferredUpdateWhoseUntilPassedAppliesAsOnline) {
+    h.cfg.updates_per_s = 0.5;  // one token every 2 s
+    h.cfg.update_burst = 1;
+    setup();
+    const ConnId b = h.connect("b");
+    CHECK_ERROR(CoreError::None, h.update("b", Status::Away, b));
+    CHECK_ERROR(CoreError::RateLimited, h.update_until("b", Status::Dnd, h.now + 500, b));
+    h.advance(2000);
+    CHECK_STATUS(Status::Online, h.core->self("b").chosen);
+    CHECK_NULL_OPT(h.core->self("b").until);
+}
