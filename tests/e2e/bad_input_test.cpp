@@ -184,3 +184,10 @@ TEST(BadInput, RepeatedAbuseClosesWith1008) {
     CHECK_TEXT(ws.wait_closed(milliseconds{5000}), "200 invalid frames did not close the socket");
     LONGS_EQUAL(1008, ws.close_code());
 }
+
+TEST(BadInput, UntilMustBeAFutureTimeOnANonOnlineStatus) {
+    expect_error(ws, R"({"type":"presence_update","status":"dnd","until":1})", "invalid_field");
+    expect_error(ws, R"({"type":"presence_update","status":"dnd","until":1.5})", "invalid_field");
+    expect_error(ws, R"({"type":"presence_update","status":"online","until":99999999999999})",
+                 "invalid_field");
+}

@@ -298,3 +298,17 @@ TEST(PresenceTimeouts, ConnectionsPerUserAreCapped) {
     sync(one);
     sync(two);
 }
+
+TEST(PresenceTimeouts, CleanStopClosesClientsAndARestartAcceptsThemAgain) {
+    host = start_host(small_timings().friends({{"alice", "bob"}}));
+    WsClient alice;
+    connect_user(*host, alice, "alice");
+    const auto port = host->port();
+    CHECK_TEXT(host->restart(), host->error().c_str());
+    LONGS_EQUAL(port, host->port());
+    // SIGTERM closed the socket (close frame or EOF), it did not leave it hanging.
+    CHECK_TEXT(alice.wait_closed(milliseconds{3000}), "the stop left the client connected");
+    WsClient again;
+    Json snap = connect_user(*host, again, "alice");
+    STRCMP_EQUAL("alice", snap["self"]["user_id"].str().c_str());
+}
