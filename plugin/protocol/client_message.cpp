@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -141,11 +142,15 @@ ParseError read_ref(const cJSON* root, std::string& ref_json) {
     if (!cJSON_IsString(ref) && !cJSON_IsNumber(ref)) {
         return fail("invalid_field", "ref must be a string or a number");
     }
+    // A string ref counts its own bytes (what the client wrote), a number its JSON text.
+    if (cJSON_IsString(ref) && std::strlen(ref->valuestring) > kMaxRefBytes) {
+        return fail("invalid_field", "ref is longer than 64 bytes");
+    }
     char* text = cJSON_PrintUnformatted(ref);
     if (!text) return fail("invalid_field", "ref cannot be echoed");
     std::string printed(text);
     cJSON_free(text);
-    if (printed.size() > kMaxRefBytes) {
+    if (cJSON_IsNumber(ref) && printed.size() > kMaxRefBytes) {
         return fail("invalid_field", "ref is longer than 64 bytes");
     }
     ref_json = std::move(printed);

@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string out;
     protocol::ClientMessage msg;
     if (auto e = protocol::parse_client_frame(input, limits, msg)) {
-        require(msg.ref_json.size() <= 64, "echoed ref over 64 bytes");
+        // 64 bytes of string, each escaped to at most 6 bytes, plus quotes.
+        require(msg.ref_json.size() <= 6 * 64 + 2, "echoed ref over 64 bytes");
         protocol::build_error_frame(out, e.code, e.message, msg.ref_json, e.user_ids);
         check_output(out);
     } else {

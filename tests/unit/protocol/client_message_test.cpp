@@ -34,6 +34,14 @@ TEST(ClientFrame, HeartbeatWithIdleAndStringRef) {
     STRCMP_EQUAL("\"r1\"", m.ref_json.c_str());
 }
 
+TEST(ClientFrame, StringRefOf64BytesIsEchoed) {
+    ClientMessage m;
+    const std::string frame =
+        R"({"type":"presence_heartbeat","ref":")" + std::string(64, 'k') + R"("})";
+    STRCMP_EQUAL("ok", code_of(frame, &m).c_str());
+    STRCMP_EQUAL(("\"" + std::string(64, 'k') + "\"").c_str(), m.ref_json.c_str());
+}
+
 TEST(ClientFrame, NumericRefIsEchoedAsNumber) {
     ClientMessage m;
     STRCMP_EQUAL("ok", code_of(R"({"type":"presence_heartbeat","ref":42})", &m).c_str());
@@ -43,7 +51,7 @@ TEST(ClientFrame, NumericRefIsEchoedAsNumber) {
 TEST(ClientFrame, RefOver64BytesIsInvalidFieldAndNotEchoed) {
     ClientMessage m;
     const std::string frame =
-        R"({"type":"presence_heartbeat","ref":")" + std::string(63, 'x') + R"("})";
+        R"({"type":"presence_heartbeat","ref":")" + std::string(65, 'x') + R"("})";
     STRCMP_EQUAL("invalid_field", code_of(frame, &m).c_str());
     CHECK_TRUE(m.ref_json.empty());
 }
