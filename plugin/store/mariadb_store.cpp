@@ -82,24 +82,26 @@ class MariaDbStore final : public Store {
     }
 
     void save_user(const core::UserRecord& record) override {
-        AcceptResult result;
-        std::size_t depth = 0;
+        std::string warning;
         {
             std::lock_guard lk(mu_);
-            result = queue_.accept(record);
-            depth = queue_.size();
+            const AcceptResult result = queue_.accept(record);
+            dropped_unlogged_ += result.dropped;
+            over_bound_unlogged_ = over_bound_unlogged_ || result.over_bound;
+            // Under sustained overload every save could drop: say so at most once a second.
+            const auto now = Clock::now();
+            if ((dropped_unlogged_ || over_bound_unlogged_) && now >= next_overflow_log_) {
+                warning = "mariadb store: write queue at its bound (" +
+                          std::to_string(queue_.size()) + " users pending): dropped " +
+                          std::to_string(dropped_unlogged_) + " oldest last-seen-only refresh(es)" +
+                          (over_bound_unlogged_ ? "; status changes kept past the bound" : "");
+                dropped_unlogged_ = 0;
+                over_bound_unlogged_ = false;
+                next_overflow_log_ = now + std::chrono::seconds(1);
+            }
         }
         work_cv_.notify_one();
-        if (result.dropped) {
-            log(PRESENCE_LOG_WARN, "mariadb store: write queue full (" + std::to_string(depth) +
-                                       " users): dropped " + std::to_string(result.dropped) +
-                                       " oldest last-seen-only refresh(es)");
-        }
-        if (result.over_bound) {
-            log(PRESENCE_LOG_WARN, "mariadb store: write queue over its bound (" +
-                                       std::to_string(depth) +
-                                       " users), keeping status changes that are never dropped");
-        }
+        if (!warning.empty()) log(PRESENCE_LOG_WARN, warning);
     }
 
     // Friendships live in the host's table; the core keeps the cache of online users.
@@ -333,6 +335,9 @@ class MariaDbStore final : public Store {
     bool connected_ = true;
     bool stop_ = false;
     std::uint64_t rows_written_ = 0;
+    std::size_t dropped_unlogged_ = 0;
+    bool over_bound_unlogged_ = false;
+    Clock::time_point next_overflow_log_{};
     std::thread worker_;  // last: started once everything above exists
 };
 
