@@ -20,7 +20,7 @@
 //                        a reader past it is closed with 1008.
 //   host.max_queue_frames bound of one connection's outgoing queue in frames (default 4096).
 //   host.token_ttl_s     default lifetime of tokens minted by `presence-host token` (86400).
-//   host.event_lib       poll (default), libev or libuv (needs libwebsockets-evlib-* installed).
+//   host.event_lib       poll (default) or libuv (needs the libwebsockets-evlib-uv package).
 //   host.log_level       error|warn|info|debug (default info): plugin log lines above it are
 //                        dropped.
 //   host.demo            true|false, same as --demo.

@@ -78,6 +78,8 @@ class HostServer {
     // Serves until stop() (signal-safe) is called; then destroys the plugin. Returns 0.
     int run();
     void stop();
+    // libuv only: called on the loop thread by lws' own signal watcher.
+    void stop_event_lib_loop();
 
     // --- used by the lws callback (ws_server.cpp, http_routes.cpp) ---
     int on_lws_event(lws* wsi, int reason, void* user, void* in, size_t len);
@@ -108,6 +110,7 @@ class HostServer {
     int on_ws_writeable(Connection& conn);
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
+    void destroy_plugin();
     void schedule_tick();
     static void tick_callback(lws_sorted_usec_list_t* sul);
 

@@ -199,9 +199,10 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
         options.max_message_bytes = max_message;
     }
     options.event_lib = config.get_or("host.event_lib", "poll");
-    if (options.event_lib != "poll" && options.event_lib != "libev" &&
-        options.event_lib != "libuv") {
-        error = "host.event_lib must be poll, libev or libuv";
+    // libev is left out on purpose: with lws 4.1.6 its loop keeps running after the context
+    // is destroyed, so SIGTERM could not stop the host cleanly.
+    if (options.event_lib != "poll" && options.event_lib != "libuv") {
+        error = "host.event_lib must be poll or libuv";
         return false;
     }
     const std::string level = config.get_or("host.log_level", "info");

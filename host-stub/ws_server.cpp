@@ -1,6 +1,7 @@
 // The libwebsockets side of presence-host: context and listening socket, the one protocol
 // callback (HTTP and /ws share the port), the WebSocket half of it, and the tick timer.
 // The HTTP half lives in http_routes.cpp.
+#include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -28,6 +29,14 @@ const lws_protocols kProtocols[] = {
     // holds ~20,000 of them. Larger messages arrive in pieces and are reassembled.
     {"presence", protocol_callback, sizeof(SessionSlot), 512, 0, nullptr, 0},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0}};
+
+// With libuv, lws watches SIGINT/SIGTERM itself (replacing our sigaction handler) and
+// runs the loop inside lws_service until the context is destroyed. This callback runs on the
+// loop thread, so it may flush the plugin and destroy the context right here; lws_service
+// then returns and run() finishes the teardown.
+void event_lib_signal(void*, int signum) {
+    if (g_server && (signum == SIGINT || signum == SIGTERM)) g_server->stop_event_lib_loop();
+}
 
 int64_t now_seconds() {
     timespec now{};
@@ -70,7 +79,7 @@ bool HostServer::start(std::string& error) {
     std::memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     if (options_.event_lib == "libuv") info.options |= LWS_SERVER_OPTION_LIBUV;
-    if (options_.event_lib == "libev") info.options |= LWS_SERVER_OPTION_LIBEV;
+    if (options_.event_lib != "poll") info.signal_cb = event_lib_signal;
     info.count_threads = 1;  // LWS_MAX_SMP is 1 in Debian's build
     info.fd_limit_per_thread = raise_fd_limit();
     // Header tables (~5 KiB each) are needed only while a request's headers are parsed. A
@@ -123,15 +132,26 @@ int HostServer::run() {
     while (!stopping_.load()) {
         if (lws_service(context_, 0) < 0) break;
     }
+    destroy_plugin();
+    lws_context_destroy(context_);  // for event libs, the second call finishes the teardown
+    context_ = nullptr;
+    return 0;
+}
+
+void HostServer::destroy_plugin() {
+    if (!plugin_) return;
     log(PRESENCE_LOG_INFO, "stopping: flushing the plugin");
     // Destroy the plugin before the context: closing sockets afterwards must not call hooks
     // of a plugin that no longer exists.
     lws_sul_cancel(&tick_timer_.sul);
     api_->destroy(plugin_);
     plugin_ = nullptr;
-    lws_context_destroy(context_);
-    context_ = nullptr;
-    return 0;
+}
+
+void HostServer::stop_event_lib_loop() {
+    stopping_.store(true);
+    destroy_plugin();
+    lws_context_destroy(context_);  // stops the event lib's loop; lws_service returns
 }
 
 void HostServer::stop() {
