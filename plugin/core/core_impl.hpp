@@ -98,7 +98,6 @@ struct PresenceCore::Impl {
     SelfView self_scratch;
     std::vector<PresenceView> friends_scratch;
     UserRecord record_scratch;
-    bool change_open = false;
 
     // ---- users ----
     std::optional<UserIdx> find(std::string_view id) const;

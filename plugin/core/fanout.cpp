@@ -12,11 +12,9 @@ void PresenceCore::Impl::begin_change(UserIdx s) {
     old_friend_view.assign(visible_view(f, Audience::Friend));
     old_listed_view.assign(visible_view(f, Audience::ListedFriend));
     old_visibility.assign(users[s].visibility.begin(), users[s].visibility.end());
-    change_open = true;
 }
 
 void PresenceCore::Impl::end_change(UserIdx s, Millis at) {
-    change_open = false;
     const UserState& u = users[s];
     const SubjectFacts f = facts(s);
     const PresenceView new_friend = visible_view(f, Audience::Friend);

@@ -161,3 +161,27 @@ TEST(Visibility, ListedFriendSeesLaterLastSeenAfterInvisibleUserLeaves) {
 TEST(Visibility, VisibilityOfUnloadedUserIsUnknownUser) {
     CHECK_ERROR(CoreError::UnknownUser, h.core->add_visibility("nobody", "b", h.now));
 }
+
+TEST(Visibility, ListChangeWhileOfflineOnlyMovesTheLastSeenStamp) {
+    // b was invisible, then left: the list saw them later than everyone else. Being added to
+    // (or removed from) the list while b is offline changes which stamp a viewer sees, and
+    // only that; what a query would answer and what a frame says stay the same.
+    const ConnId c = h.connect("c");
+    const ConnId b = h.connect("b");
+    h.advance(1000);
+    const Millis hidden_at = h.now;
+    h.update("b", Status::Invisible, b);
+    h.advance(1000);
+    const Millis left_at = h.now;
+    h.core->disconnect(b, h.now);
+    h.advance(h.cfg.offline_grace_ms);
+    CHECK_MILLIS(hidden_at, h.view("c", "b").last_seen);
+    h.sink.clear();
+    h.core->add_visibility("b", "c", h.now);
+    auto to_c = h.sink.presence_to(c, "b");
+    LONGS_EQUAL(1, to_c.size());
+    CHECK_STATUS(Status::Offline, to_c[0].status);
+    CHECK_MILLIS(left_at, to_c[0].last_seen);
+    CHECK_NULL_OPT(to_c[0].message);
+    CHECK_MILLIS(left_at, h.view("c", "b").last_seen);
+}
