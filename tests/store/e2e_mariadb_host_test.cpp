@@ -174,3 +174,16 @@ TEST(MariaDbHost, HealthIsDegradedWhileTheDatabaseIsDownAndNothingIsLost) {
         },
         15s));
 }
+
+TEST(MariaDbHost, AWrongPasswordStopsTheHostWithTheServerMessage) {
+    const std::string db = fresh_db_with_friends({});
+    const std::string url =
+        "mariadb://presence:not-the-password@127.0.0.1:" + std::to_string(g_e2e_server->port()) +
+        "/" + db;
+    RunResult r = HostProcess::run_with_config({{"presence.db_url", url}});
+    CHECK_FALSE(r.timed_out);
+    CHECK_TRUE(r.exit_code != 0);
+    CHECK_TRUE_TEXT(r.output.find("presence.db_url") != std::string::npos, r.output.c_str());
+    CHECK_TRUE_TEXT(r.output.find("Access denied") != std::string::npos, r.output.c_str());
+    CHECK_TRUE_TEXT(r.output.find("not-the-password") == std::string::npos, r.output.c_str());
+}
