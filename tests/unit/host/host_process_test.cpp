@@ -3,6 +3,8 @@
 
 #include <time.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -20,7 +22,7 @@ const char* kSecret = "test-secret";
 
 std::string base_config() {
     return std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
-           "\nhost.admin_token = admin-token\nhost.max_queue_frames = 100\n";
+           "\nhost.admin_token = admin-token\nhost.max_queue_frames = 100\nhost.log_level = warn\n";
 }
 
 std::string token_for(const std::string& user, int64_t ttl_s = 600) {
@@ -235,4 +237,45 @@ TEST(DemoHost, UserParameterIsAcceptedFromAnyLoopbackSource) {
 TEST(DemoHost, InvalidDemoUserIsRefused) {
     WsClient client;
     CHECK_EQUAL(401, client.connect(host->port(), "/ws?user=bad/name"));
+}
+
+TEST_GROUP(HostStartup) {
+    std::string dir;
+    void setup() override {
+        char pattern[] = "/tmp/presence-host-startup-XXXXXX";
+        CHECK_TRUE(mkdtemp(pattern) != nullptr);
+        dir = pattern;
+    }
+    void teardown() override {
+        std::remove((dir + "/host.conf").c_str());
+        std::remove(dir.c_str());
+    }
+    // Runs presence-host to completion (it must refuse to start) and returns stderr + status.
+    std::string run(const std::string& config, const std::string& args) {
+        std::FILE* file = std::fopen((dir + "/host.conf").c_str(), "w");
+        std::fputs(config.c_str(), file);
+        std::fclose(file);
+        return host_test::run_and_capture("timeout 20 " + std::string(PRESENCE_HOST_EXE) +
+                                          " --config " + dir + "/host.conf --plugin " +
+                                          PRESENCE_PLUGIN_SO + " " + args +
+                                          " 2>&1 >/dev/null; echo \"exit=$?\"");
+    }
+};
+
+TEST(HostStartup, PluginRefusalIsPrintedAndExitIsNonZero) {
+    const std::string out = run(base_config(), "--set presence.offline_grace_s=soon");
+    STRCMP_CONTAINS("offline_grace_s", out.c_str());
+    CHECK_TRUE(out.find("exit=0") == std::string::npos);
+}
+
+TEST(HostStartup, MalformedConfigLineIsAnErrorWithItsLineNumber) {
+    const std::string out = run(base_config() + "this line is wrong\n", "");
+    STRCMP_CONTAINS("line 6", out.c_str());
+    STRCMP_CONTAINS("exit=2", out.c_str());
+}
+
+TEST(HostStartup, AuthSecretIsRequiredOutsideDemo) {
+    const std::string out = run("host.listen = 127.0.0.1:0\n", "");
+    STRCMP_CONTAINS("host.auth_secret", out.c_str());
+    STRCMP_CONTAINS("exit=2", out.c_str());
 }
