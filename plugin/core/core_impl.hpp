@@ -23,6 +23,7 @@ using UserIdx = std::uint32_t;
 struct PendingUpdate {
     StatusUpdate update;
     ConnId via = 0;
+    Millis due = 0;  // earliest armed timer entry for it
 };
 
 struct UserState {

@@ -65,14 +65,19 @@ CoreError PresenceCore::update_status(std::string_view user, const StatusUpdate&
         m.apply_update(idx, clean, now);
         return CoreError::None;
     }
-    // No token: keep it as the pending update (latest wins); tick() applies it.
+    // No token: keep it as the pending update (latest wins); tick() applies it. One timer
+    // entry is enough unless this bucket refills sooner than the one already armed.
+    const Millis due = now + bucket->ms_until_token(m.config.updates_per_s);
     const bool armed = u->pending != nullptr;
-    if (!armed) u->pending = std::make_unique<PendingUpdate>();
+    if (!armed) {
+        u->pending = std::make_unique<PendingUpdate>();
+        ++u->pending_gen;
+    }
     u->pending->update = std::move(clean);
     u->pending->via = via;
-    if (!armed) {
-        m.timers.push({now + bucket->ms_until_token(m.config.updates_per_s), idx, ++u->pending_gen,
-                       TimerKind::Pending});
+    if (!armed || due < u->pending->due) {
+        u->pending->due = due;
+        m.timers.push({due, idx, u->pending_gen, TimerKind::Pending});
     }
     return CoreError::RateLimited;
 }

@@ -50,8 +50,8 @@ void PresenceCore::Impl::run_timer(const TimerEntry& e, Millis now) {
             if (!u.pending || u.pending_gen != e.gen) return;
             TokenBucket* bucket = bucket_for(idx, u.pending->via, now);
             if (bucket && !bucket->take(config.updates_per_s, config.update_burst, now)) {
-                timers.push({now + bucket->ms_until_token(config.updates_per_s), idx, e.gen,
-                             TimerKind::Pending});
+                u.pending->due = now + bucket->ms_until_token(config.updates_per_s);
+                timers.push({u.pending->due, idx, e.gen, TimerKind::Pending});
                 return;
             }
             const StatusUpdate up = std::move(u.pending->update);

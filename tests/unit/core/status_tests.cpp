@@ -339,3 +339,37 @@ TEST(Status, DeferredUpdateWhoseUntilPassedAppliesAsOnline) {
     CHECK_STATUS(Status::Online, h.core->self("b").chosen);
     CHECK_NULL_OPT(h.core->self("b").until);
 }
+
+TEST(Status, DeferredUpdateWaitsForTheBucketOfItsLatestChannel) {
+    h.cfg.updates_per_s = 1.0;
+    h.cfg.update_burst = 1;
+    setup();
+    const ConnId b = h.connect("b");
+    CHECK_ERROR(CoreError::None, h.update("b", Status::Away, b));
+    h.advance(500);
+    CHECK_ERROR(CoreError::None, h.update("b", Status::Dnd, 0));  // REST token used at +500
+    CHECK_ERROR(CoreError::RateLimited, h.update("b", Status::Invisible, b));  // conn: at +1000
+    h.advance(400);
+    CHECK_ERROR(CoreError::RateLimited, h.update("b", Status::Online, 0));  // REST: at +1500
+    h.advance(100);  // +1000: the connection's bucket refilled, but the latest came via REST
+    CHECK_STATUS(Status::Dnd, h.core->self("b").chosen);
+    h.advance(500);  // +1500
+    CHECK_STATUS(Status::Online, h.core->self("b").chosen);
+}
+
+TEST(Status, DeferredUpdateUsesEarlierRefillOfNewChannel) {
+    h.cfg.updates_per_s = 1.0;
+    h.cfg.update_burst = 1;
+    setup();
+    const ConnId b1 = h.connect("b");
+    CHECK_ERROR(CoreError::None, h.update("b", Status::Away, b1));
+    h.advance(900);
+    const ConnId b2 = h.connect("b");
+    CHECK_ERROR(CoreError::None, h.update("b", Status::Dnd, b2));            // b2 refills at +1900
+    CHECK_ERROR(CoreError::RateLimited, h.update("b", Status::Away, b2));    // armed for +1900
+    CHECK_ERROR(CoreError::RateLimited, h.update("b", Status::Online, b1));  // b1 refills at +1000
+    h.advance(100);                                                          // +1000
+    CHECK_STATUS(Status::Online, h.core->self("b").chosen);
+    h.advance(2000);
+    CHECK_STATUS(Status::Online, h.core->self("b").chosen);  // nothing older comes back
+}
