@@ -68,11 +68,10 @@ void Service::send_presence(const core::PresenceView& view, std::span<const core
 
 void Service::send_self(const core::SelfView& self, std::span<const core::ConnId> conns) {
     fanout_frames_ += conns.size();
-    const bool has_ref_conn = ref_conn_ != 0 && !ref_json_.empty() &&
-                              std::find(conns.begin(), conns.end(), ref_conn_) != conns.end();
-    if (ref_conn_ != 0 && std::find(conns.begin(), conns.end(), ref_conn_) != conns.end()) {
-        ref_answered_ = true;
-    }
+    const bool to_ref_conn =
+        ref_active_ && std::find(conns.begin(), conns.end(), ref_conn_) != conns.end();
+    if (to_ref_conn) ref_answered_ = true;
+    const bool has_ref_conn = to_ref_conn && !ref_json_.empty();
     if (!has_ref_conn) {
         protocol::build_self_frame(frame_, self);
         deliver(conns, frame_);
@@ -272,12 +271,13 @@ const char* core_error_message(core::CoreError e) {
 }  // namespace
 
 void Service::handle_update(core::ConnId conn, Connection& c, protocol::ClientMessage& msg) {
+    ref_active_ = true;
     ref_conn_ = conn;
     ref_json_ = msg.ref_json;
     ref_answered_ = false;
     const core::CoreError e = core_.update_status(c.user, msg.update, conn, now());
     const bool answered = ref_answered_;
-    ref_conn_ = 0;
+    ref_active_ = false;
     ref_json_ = {};
     if (e != core::CoreError::None) {
         send_error(conn, c, core::error_code(e), core_error_message(e), msg.ref_json);

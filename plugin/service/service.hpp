@@ -125,6 +125,8 @@ class Service final : public core::CoreSink {
     int connect_refusal_ = 0;
 
     // The ref of the presence_update being applied, echoed on that connection's presence_self.
+    // (ref_active_ rather than a 0 sentinel: connection ids are host-chosen, 0 included.)
+    bool ref_active_ = false;
     core::ConnId ref_conn_ = 0;
     std::string_view ref_json_;
     bool ref_answered_ = false;
