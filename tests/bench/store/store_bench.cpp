@@ -104,8 +104,10 @@ std::string today() {
     return buf;
 }
 
-// Replaces (or appends) the "## Store" section, leaving every other section as it is.
-void write_results(const std::string& path, const std::string& section) {
+// Writes one run into the "## Store" section: a "### <command>" block replaced when the same
+// command ran before, appended otherwise. Every other section of the file is left as it is.
+void write_results(const std::string& path, const std::string& intro, const std::string& command,
+                   const std::string& run) {
     std::string text;
     {
         std::ifstream in(path);
@@ -114,13 +116,32 @@ void write_results(const std::string& path, const std::string& section) {
         text = ss.str();
     }
     if (text.empty()) text = "# Benchmark results\n";
-    const auto start = text.find("\n## Store\n");
+    if (text.back() != '\n') text += '\n';
+    std::string section;
+    std::size_t start = text.find("\n## Store\n");
+    std::size_t end = std::string::npos;
     if (start != std::string::npos) {
-        auto end = text.find("\n## ", start + 1);
-        text.erase(start + 1, end == std::string::npos ? std::string::npos : end - start);
+        ++start;
+        end = text.find("\n## ", start);
+        end = end == std::string::npos ? text.size() : end + 1;
+        section = text.substr(start, end - start);
+    } else {
+        text += '\n';  // a blank line before the new section
+        start = end = text.size();
+        section = "## Store\n\n" + intro + "\n";
     }
-    if (!text.empty() && text.back() != '\n') text += '\n';
-    text += "\n" + section;
+    const std::string heading = "### `" + command + "`\n";
+    const auto old = section.find(heading);
+    if (old != std::string::npos) {
+        auto next = section.find("\n### ", old + 1);
+        next = next == std::string::npos ? section.size() : next + 1;
+        section.replace(old, next - old, heading + run + "\n");
+    } else {
+        if (section.back() != '\n') section += '\n';
+        if (section.size() < 2 || section.substr(section.size() - 2) != "\n\n") section += '\n';
+        section += heading + run + "\n";
+    }
+    text.replace(start, end - start, section);
     std::ofstream out(path, std::ios::trunc);
     out << text;
 }
@@ -229,31 +250,35 @@ int main(int argc, char** argv) {
     if (!flushed) return 1;
 
     if (!args.smoke) {
-        std::ostringstream section;
         std::string samples;
         for (std::size_t i = 0; i < queue_samples.size(); ++i) {
             samples += (i ? " " : "") + std::to_string(queue_samples[i]);
         }
-        section << "## Store\n\n"
-                << "MariaDB store write-behind (`tests/bench/store/store_bench.cpp`): sustained "
-                   "status changes and last-seen refreshes through `Store::save_user`, coalesced "
-                   "per user and written in batched multi-row upserts by the worker thread.\n\n"
-                << "- command: `" << args.command << "`\n"
-                << "- machine: " << machine() << "; MariaDB server "
-                << (server ? "throwaway "
-                             "mariadbd from tests/support (innodb_flush_log_at_trx_commit=2)"
-                           : "given by --url")
-                << "\n"
-                << "- date: " << today() << "\n"
-                << "- users: " << args.users << ", target rate: " << args.rate
-                << " changes/s, one status change in " << args.status_every << "\n"
-                << "- acknowledged changes: " << acked << " in " << run_s << " s = **"
-                << static_cast<long long>(acked_per_s) << " changes/s**\n"
-                << "- rows written (server Handler_write): " << rows_total << " = "
-                << static_cast<long long>(rows_per_s) << " rows/s\n"
-                << "- queue depth per second (users pending): " << samples << "\n"
-                << "- final flush: " << flush_s << " s, complete\n";
-        write_results(args.results, section.str());
+        const std::string intro =
+            "MariaDB store write-behind (`tests/bench/store/store_bench.cpp`): sustained status "
+            "changes and last-seen refreshes through `Store::save_user` at a target rate, "
+            "coalesced per user and written in batched multi-row upserts by the worker thread. "
+            "Acknowledged = accepted by `save_user`; rows = the server's `Handler_write`. One "
+            "block per command, replaced when the same command is run again.\n";
+        std::ostringstream run;
+        run << "\n- machine: " << machine() << "; MariaDB "
+            << (server ? "throwaway mariadbd from tests/support (innodb_flush_log_at_trx_commit=2)"
+                       : "given by --url")
+            << "\n"
+            << "- date: " << today() << "\n"
+            << "- users: " << args.users << ", target rate: " << args.rate
+            << " changes/s (0 = unthrottled), one status change in " << args.status_every << "\n"
+            << "- acknowledged changes: " << acked << " in " << run_s << " s = **"
+            << static_cast<long long>(acked_per_s) << " changes/s**\n"
+            << "- rows written: " << rows_total << " = " << static_cast<long long>(rows_per_s)
+            << " rows/s (the difference was coalesced)\n"
+            << "- queue depth each second (users pending): " << samples << "\n"
+            << "- final flush: " << flush_s << " s, complete\n";
+        // Name the tool by its file name, not by the build directory it ran from.
+        std::string command = args.command;
+        const std::string exe = command.substr(0, command.find(' '));
+        if (const auto base = exe.rfind('/'); base != std::string::npos) command.erase(0, base + 1);
+        write_results(args.results, intro, command, run.str());
         std::printf("appended to %s\n", args.results.c_str());
     }
     return 0;
