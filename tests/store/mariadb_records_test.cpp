@@ -218,3 +218,24 @@ TEST(MariaDbRecords, LoadSeesAWriteStillQueued) {
     CHECK_TRUE(got.has_value());
     check_equal(a, got->at(0));
 }
+
+// store.hpp: results come back only through pump() on the loop thread, after a wake-up.
+TEST(MariaDbRecords, CallbacksRunOnlyFromPumpOnTheCallingThread) {
+    const std::string db = test::fresh_database("records_pump");
+    test::StoreLoop loop;
+    std::string err;
+    auto s = loop.open(db, &err);
+    CHECK_TEXT(s != nullptr, err.c_str());
+    bool called = false;
+    std::thread::id where;
+    s->load_users({"x"}, [&](bool, std::vector<core::UserRecord>) {
+        called = true;
+        where = std::this_thread::get_id();
+    });
+    CHECK_FALSE(called);
+    CHECK_TRUE(loop.wait_woken(std::chrono::seconds(20)));
+    CHECK_FALSE(called);  // woken, but nothing runs until the loop pumps
+    s->pump();
+    CHECK_TRUE(called);
+    CHECK_TRUE(where == std::this_thread::get_id());
+}

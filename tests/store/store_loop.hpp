@@ -49,6 +49,14 @@ class StoreLoop {
         }
     }
 
+    // Waits for a wake-up without pumping (to show that callbacks wait for pump()).
+    bool wait_woken(std::chrono::milliseconds timeout) {
+        std::unique_lock lk(mu_);
+        const bool woken = cv_.wait_for(lk, timeout, [this] { return woken_; });
+        woken_ = false;
+        return woken;
+    }
+
     // Polls a condition that does not come with a wake-up (e.g. health after an outage).
     bool poll_until(store::Store& s, const std::function<bool()>& done,
                     std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
