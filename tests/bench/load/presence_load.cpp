@@ -61,6 +61,7 @@ struct Options {
     std::uint32_t connect_window = 512, sources = 0;
     double connect_timeout_s = 60, max_run_s = 120;
     bool storm = false;
+    double storm_spread_s = 0;  // storm reconnects paced over this many seconds (0: at once)
     bool pin = false;
     std::string json_path, csv_path;
     bool keep_dir = false;
@@ -74,6 +75,7 @@ void usage() {
                  "  --invisible-pct P --visible-list K\n"
                  "  --rate R (status changes/s)  --heartbeat-s S  --duration S  --idle-s S\n"
                  "  --storm (drop and reconnect every user after the measured phase)\n"
+                 "  --storm-spread-s S (reconnects paced evenly over S seconds; 0 = at once)\n"
                  "  --connect-window W --sources K --connect-timeout-s S --max-run-s S\n"
                  "  --pin (server on CPU 0, tool on CPU 1)\n"
                  "  --host-bin PATH --plugin PATH --demo --set 'key = value'\n"
@@ -119,6 +121,8 @@ bool parse(int argc, char** argv, Options* o) {
             o->idle_s = std::stod(next());
         else if (a == "--storm")
             o->storm = true;
+        else if (a == "--storm-spread-s")
+            o->storm_spread_s = std::stod(next());
         else if (a == "--connect-window")
             o->connect_window = std::stoul(next());
         else if (a == "--sources")
@@ -254,7 +258,8 @@ class LoadRun {
 
     // Connects every user (window-limited) and waits for their snapshots. Returns the number
     // of users whose snapshot arrived.
-    std::uint64_t connect_all(std::uint32_t window, pb::LatencyHistogram* hist,
+    // `spread_s` > 0 paces the attempts evenly over that many seconds (a storm "within 10 s").
+    std::uint64_t connect_all(std::uint32_t window, double spread_s, pb::LatencyHistogram* hist,
                               std::uint64_t* failures, double* seconds) {
         snapshot_hist_ = hist;
         std::uint64_t start = pb::monotonic_ns();
@@ -265,7 +270,13 @@ class LoadRun {
         finished_ = 0;
         std::uint64_t fail0 = connect_failures_;
         while (finished_ < o_.users && pb::monotonic_ns() < deadline && !g_stop) {
-            while (next < o_.users && next - finished_ < window) {
+            const std::uint64_t now_ns = pb::monotonic_ns();
+            const auto paced =
+                spread_s > 0 ? static_cast<std::uint64_t>(static_cast<double>(now_ns - start) /
+                                                          (spread_s * 1e9) * o_.users) +
+                                   1
+                             : std::uint64_t{o_.users};
+            while (next < o_.users && next - finished_ < window && next < paced) {
                 std::uint32_t i = next++;
                 users_[i].snapshot = false;
                 users_[i].connect_start_ns = pb::monotonic_ns();
@@ -603,7 +614,7 @@ int main(int argc, char** argv) {
 
     // 1. Connect everyone; snapshot latency = connect start -> presence_snapshot.
     std::uint64_t snaps =
-        run.connect_all(o.connect_window, &r.snapshot, &r.connect_failures, &r.connect_s);
+        run.connect_all(o.connect_window, 0, &r.snapshot, &r.connect_failures, &r.connect_s);
     r.connect_rate = r.connect_s > 0 ? static_cast<double>(snaps) / r.connect_s : 0;
     auto s_conn = run.server_sample();
     if (snaps > 0 && s_conn.ok && s0.ok)
@@ -655,8 +666,9 @@ int main(int argc, char** argv) {
     // 4. Reconnect storm: every user drops and reconnects at once.
     if (o.storm && !run.out_of_time()) {
         run.drop_all();
-        r.storm_snapshots = run.connect_all(std::max<std::uint32_t>(o.connect_window, o.users),
-                                            &r.storm_snapshot, &r.storm_failures, &r.storm_s);
+        r.storm_snapshots =
+            run.connect_all(std::max<std::uint32_t>(o.connect_window, o.users), o.storm_spread_s,
+                            &r.storm_snapshot, &r.storm_failures, &r.storm_s);
         run.note_peak(run.server_sample());
     }
 
