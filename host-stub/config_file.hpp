@@ -19,6 +19,12 @@
 //   host.max_queue_bytes bound of one connection's outgoing queue in bytes (default 4194304);
 //                        a reader past it is closed with 1008.
 //   host.max_queue_frames bound of one connection's outgoing queue in frames (default 4096).
+//   host.header_tables   how many requests may have their headers parsed at once (default 256);
+//                        each table is ~5 KiB while in use, so this bounds handshake memory
+//                        (~1.9 KiB of host memory per held WebSocket). Measured with lws
+//                        4.1.6: clients that keep <= ~200 handshakes in flight are all
+//                        served; a storm of thousands of simultaneous handshakes needs a
+//                        larger value (8192 served 19,500 at once) at ~3.5 KiB per socket.
 //   host.token_ttl_s     default lifetime of tokens minted by `presence-host token` (86400).
 //   host.event_lib       poll (default) or libuv (needs the libwebsockets-evlib-uv package).
 //   host.log_level       error|warn|info|debug (default info): plugin log lines above it are

@@ -64,6 +64,7 @@ struct HostOptions {
     bool demo = false;
     int log_level = PRESENCE_LOG_INFO;
     std::string event_lib = "poll";
+    size_t header_tables = 256;
 };
 
 class HostServer {
@@ -111,6 +112,7 @@ class HostServer {
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
     void destroy_plugin();
+    void trim_heap_after_handshakes();
     void schedule_tick();
     static void tick_callback(lws_sorted_usec_list_t* sul);
 
@@ -141,6 +143,8 @@ class HostServer {
     uint64_t next_conn_id_ = 1;
     uint64_t next_request_id_ = 1;
     uint64_t presence_changes_ = 0;
+    uint64_t handshakes_since_trim_ = 0;
+    int64_t last_trim_us_ = 0;
 };
 
 // Fills the table the plugin calls back through (host_callbacks.cpp).

@@ -198,6 +198,11 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
     if (parse_size(config.get_or("presence.max_message_bytes", "65536"), max_message)) {
         options.max_message_bytes = max_message;
     }
+    if (!parse_size(config.get_or("host.header_tables", "256"), options.header_tables) ||
+        options.header_tables == 0 || options.header_tables > 65535) {
+        error = "host.header_tables must be 1..65535";
+        return false;
+    }
     options.event_lib = config.get_or("host.event_lib", "poll");
     // libev is left out on purpose: with lws 4.1.6 its loop keeps running after the context
     // is destroyed, so SIGTERM could not stop the host cleanly.

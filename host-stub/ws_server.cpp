@@ -1,6 +1,7 @@
 // The libwebsockets side of presence-host: context and listening socket, the one protocol
 // callback (HTTP and /ws share the port), the WebSocket half of it, and the tick timer.
 // The HTTP half lives in http_routes.cpp.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -73,7 +74,10 @@ HostServer::~HostServer() {
 
 bool HostServer::start(std::string& error) {
     g_server = this;
-    lws_set_log_level(LLL_ERR, nullptr);
+    // lws' own warnings are noise in normal runs; host.log_level=debug shows them too.
+    lws_set_log_level(
+        options_.log_level >= PRESENCE_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR,
+        nullptr);
 
     lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);
@@ -86,7 +90,7 @@ bool HostServer::start(std::string& error) {
     // small pool bounds that memory however many sockets connect at once; connections past
     // it wait their turn for a table instead of each holding one. This is what keeps a held
     // WebSocket at a few hundred bytes of host memory.
-    info.max_http_header_pool = 256;
+    info.max_http_header_pool = static_cast<unsigned short>(options_.header_tables);
     context_ = lws_create_context(&info);
     if (!context_) {
         error = "cannot create the libwebsockets context (event lib '" + options_.event_lib + "')";
@@ -171,7 +175,20 @@ void HostServer::tick_callback(lws_sorted_usec_list_t* sul) {
     HostServer& server = *timer->owner;
     if (!server.plugin_) return;
     server.api_->tick(server.plugin_);
+    server.trim_heap_after_handshakes();
     server.schedule_tick();
+}
+
+void HostServer::trim_heap_after_handshakes() {
+    // Each handshake borrows a ~5 KiB header table and gives it back; after a burst of
+    // connections those freed tables sit between long-lived allocations and glibc keeps
+    // their pages. malloc_trim hands whole free pages back to the kernel, so a host holding
+    // many idle WebSockets costs what they really use. Once a burst is over, not per handshake.
+    const int64_t now = lws_now_usecs();
+    if (handshakes_since_trim_ == 0 || now - last_trim_us_ < 2 * LWS_US_PER_SEC) return;
+    handshakes_since_trim_ = 0;
+    last_trim_us_ = now;
+    malloc_trim(0);
 }
 
 std::string HostServer::authenticate(lws* wsi, const std::string& bearer,
@@ -282,6 +299,7 @@ void HostServer::on_established(lws* wsi, SessionSlot* slot) {
         return;
     }
     ref.accepted = true;
+    ++handshakes_since_trim_;
 }
 
 void HostServer::on_receive(Connection& conn, const char* data, size_t len) {
