@@ -3,6 +3,7 @@
 #include <mysql.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,6 +120,9 @@ bool MariaDbServer::start(std::string* err) {
 bool MariaDbServer::launch(std::string* err) {
     const pid_t pid = fork();
     if (pid == 0) {
+        // If the test process dies without running destructors (killed by a ctest timeout),
+        // the server dies with it instead of lingering.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         const std::string log = dir_ + "/mariadbd.log";
         FILE* f = std::freopen(log.c_str(), "a", stdout);
         if (f) dup2(fileno(stdout), 2);
