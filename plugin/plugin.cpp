@@ -119,7 +119,9 @@ presence_plugin* plugin_create(const presence_host_api* host, const presence_set
                 },
                 &why);
             if (!store) {
-                write_reason(err, err_cap, "presence.db_url: " + why);
+                // The MariaDB store's reasons already name their setting (db_url or
+                // friends_query), so pass them through unchanged.
+                write_reason(err, err_cap, why);
                 return nullptr;
             }
 #else
