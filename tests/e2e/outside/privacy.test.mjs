@@ -103,6 +103,21 @@ describe('Privacy (SPEC 4)', () => {
     });
   });
 
+  test('3/4.2 invisible with until: when it passes, unlisted friends see online again', async () => {
+    const [B, U] = ids('iuB', 'iuU');
+    await friends([B, U]);
+    await withClients(host, async (open) => {
+      const u = await open(U);
+      const b = await open(B);
+      await u.presenceOf(B);
+      const until = Date.now() + 1500;
+      assertSelf(await b.request({ type: 'presence_update', status: 'invisible', until }), { status: 'invisible', until });
+      assertPresence(await u.presenceOf(B), { status: 'offline' });
+      assertPresence(await u.presenceOf(B, 6000), { status: 'online' });
+      assertSelf(await b.nextSelf(6000), { status: 'online', until: null });
+    });
+  });
+
   test('4.4 adding to the visibility list while invisible sends online, removing sends offline', async () => {
     const [B, A] = ids('visB', 'visA');
     await friends([B, A]);
