@@ -439,6 +439,8 @@ TEST(PluginService, RestSeesFriendsOnlyAndHealthMetricsNeedNoAuth) {
         R"({"status":"ok","db":"memory","redis":"disabled","instance":"test-1","connections":1})",
         r.body.c_str());
     r = http("GET", "/api/presence/metrics", nullptr);
+    LONGS_EQUAL(401, r.status);
+    r = http("GET", "/api/presence/metrics", "alice");
     LONGS_EQUAL(200, r.status);
     STRCMP_EQUAL("text/plain; version=0.0.4", r.content_type.c_str());
     CHECK(r.body.find("presence_connections 1\n") != std::string::npos);

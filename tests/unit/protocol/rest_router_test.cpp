@@ -60,8 +60,8 @@ TEST(RestRouter, WrongMethodIs405) {
     CHECK(match_route(kPrefix, "GET", "/api/presence/visibility/x").kind == Kind::MethodNotAllowed);
 }
 
-TEST(RestRouter, HealthAndMetricsNeedNoUser) {
+TEST(RestRouter, OnlyHealthNeedsNoUser) {
     CHECK_FALSE(route_needs_user(RouteId::Health));
-    CHECK_FALSE(route_needs_user(RouteId::Metrics));
+    CHECK_TRUE(route_needs_user(RouteId::Metrics));
     CHECK_TRUE(route_needs_user(RouteId::Me));
 }
