@@ -31,8 +31,8 @@ const AUTHED_ROUTES = [
   ['PUT', '/visibility/someone'],
   ['DELETE', '/visibility/someone'],
   // SPEC 6 marks only GET /health "no auth"; everything else, /metrics included, is 401 without
-  // a user. KNOWN DISAGREEMENT (kept failing on purpose): the product answers 200 with the metrics.
-  ['GET', '/metrics', undefined, 'SPEC DISAGREEMENT: product answers 200 without a token'],
+  // a user.
+  ['GET', '/metrics'],
 ];
 
 describe('REST API (SPEC 6)', () => {
