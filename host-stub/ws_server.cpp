@@ -366,6 +366,8 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
     Connection* conn = slot->connection;
     slot->connection = nullptr;
     const uint64_t id = conn->id;
+    conn->close_now = true;  // sends from inside on_disconnect are refused, not queued
+    conn->queue.clear();
     if (conn->accepted && plugin_) api_->on_disconnect(plugin_, id);
     connections_.erase(id);
 }
