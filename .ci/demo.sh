@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 bash .ci/install-deps.sh
 
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-cmake --preset release -DPRESENCE_BUILD_BENCH=OFF -DPRESENCE_BUILD_TESTS=OFF
+# Only the two targets the demo needs; the cache keeps whatever test.sh configured.
+cmake --preset release
 cmake --build build/release --target presence presence-host -j"$jobs"
 
 port="${PORT:-8080}"
