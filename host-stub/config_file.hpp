@@ -26,7 +26,9 @@
 //                        served; a storm of thousands of simultaneous handshakes needs a
 //                        larger value (8192 served 19,500 at once) at ~3.5 KiB per socket.
 //   host.token_ttl_s     default lifetime of tokens minted by `presence-host token` (86400).
-//   host.event_lib       poll (default) or libuv (needs the libwebsockets-evlib-uv package).
+//   host.event_lib       poll (default), libev or libuv (epoll-based; need the
+//                        libwebsockets-evlib-ev / -uv packages). With ~20,000 sockets libev
+//                        idles at a tenth of poll's CPU (tests/bench/RESULTS.md).
 //   host.log_level       error|warn|info|debug (default info): plugin log lines above it are
 //                        dropped.
 //   host.demo            true|false, same as --demo.

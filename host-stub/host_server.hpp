@@ -79,7 +79,7 @@ class HostServer {
     // Serves until stop() (signal-safe) is called; then destroys the plugin. Returns 0.
     int run();
     void stop();
-    // libuv only: called on the loop thread by lws' own signal watcher.
+    // libuv/libev only: called on the loop thread by lws' own signal watcher.
     void stop_event_lib_loop();
 
     // --- used by the lws callback (ws_server.cpp, http_routes.cpp) ---

@@ -204,10 +204,9 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
         return false;
     }
     options.event_lib = config.get_or("host.event_lib", "poll");
-    // libev is left out on purpose: with lws 4.1.6 its loop keeps running after the context
-    // is destroyed, so SIGTERM could not stop the host cleanly.
-    if (options.event_lib != "poll" && options.event_lib != "libuv") {
-        error = "host.event_lib must be poll or libuv";
+    if (options.event_lib != "poll" && options.event_lib != "libev" &&
+        options.event_lib != "libuv") {
+        error = "host.event_lib must be poll, libev or libuv";
         return false;
     }
     const std::string level = config.get_or("host.log_level", "info");
@@ -234,7 +233,8 @@ int run_server(int argc, char** argv) {
     HostOptions options;
     if (!read_host_options(*config, args.demo, options, error)) return usage(error.c_str());
 
-    DemoFriendsFile demo_friends;
+    // Static so that it is removed also when a libev host ends through std::exit.
+    static DemoFriendsFile demo_friends;
     if (options.demo) {
         if (!demo_friends.write(error)) return usage(error.c_str());
         // The demo is the in-memory store with the demo graph, whatever the file said.

@@ -279,3 +279,16 @@ TEST(HostStartup, AuthSecretIsRequiredOutsideDemo) {
     STRCMP_CONTAINS("host.auth_secret", out.c_str());
     STRCMP_CONTAINS("exit=2", out.c_str());
 }
+
+TEST_GROUP(EventLibHosts){};
+
+TEST(EventLibHosts, LibevAndLibuvHostsServeAndStopCleanlyOnSigterm) {
+    for (const char* lib : {"libev", "libuv"}) {
+        HostProcess host(base_config() + "host.event_lib = " + lib + "\n");
+        CHECK_TRUE_TEXT(host.started(), lib);
+        WsClient client;
+        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+        CHECK_TRUE(client.wait_for("presence_snapshot"));
+        CHECK_EQUAL(0, host.stop());
+    }
+}
