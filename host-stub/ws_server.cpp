@@ -91,6 +91,10 @@ bool HostServer::start(std::string& error) {
     if (options_.event_lib == "libuv") info.options |= LWS_SERVER_OPTION_LIBUV;
     if (options_.event_lib == "libev") info.options |= LWS_SERVER_OPTION_LIBEV;
     if (options_.event_lib != "poll") info.signal_cb = event_lib_signal;
+    // A connection waiting for a header table (see max_http_header_pool) is on lws' pending
+    // timeout; during a reconnect storm of ~20,000 sockets the wait exceeds lws' default and
+    // the waiters were reset. 60 s lets a storm drain through the small pool.
+    info.timeout_secs = 60;
     info.count_threads = 1;  // LWS_MAX_SMP is 1 in Debian's build
     info.fd_limit_per_thread = raise_fd_limit();
     // Header tables (~5 KiB each) are needed only while a request's headers are parsed. A
