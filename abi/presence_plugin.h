@@ -98,7 +98,9 @@ typedef struct presence_http_request {
     uint32_t struct_size;
     uint64_t request_id; /* host-chosen, unique among outstanding requests */
     const char* method;  /* NUL-terminated, upper case: "GET", "PUT", ... */
-    const char* path;    /* NUL-terminated, URL path without query, still %-encoded */
+    const char* path;    /* NUL-terminated, URL path without query; %-encoded or already
+                          * decoded (libwebsockets decodes): the plugin accepts both, since no
+                          * valid user id contains '%' */
     const char* query;   /* NUL-terminated query string without '?', or NULL */
     const char* user_id; /* NUL-terminated authenticated user, or NULL when unauthenticated */
     const char* body;    /* request body, may be NULL when body_len == 0 */
