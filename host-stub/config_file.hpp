@@ -25,9 +25,11 @@
 //                        (up to 60 s): a storm of 19,500 simultaneous handshakes was served
 //                        in ~10 s with the default, 0 failures, ~2.8 KiB RSS per connection.
 //   host.token_ttl_s     default lifetime of tokens minted by `presence-host token` (86400).
-//   host.event_lib       poll (default), libev or libuv (epoll-based; need the
-//                        libwebsockets-evlib-ev / -uv packages). With ~20,000 sockets libev
-//                        idles at a tenth of poll's CPU (tests/bench/RESULTS.md).
+//   host.event_lib       libev (default), poll or libuv. libev/libuv are epoll-based and need
+//                        the libwebsockets-evlib-ev / -uv packages; when the key is not set
+//                        and libev cannot be loaded, the host logs it and uses poll. With
+//                        ~20,000 sockets libev idles at a tenth of poll's CPU
+//                        (tests/bench/RESULTS.md).
 //   host.log_level       error|warn|info|debug (default info): plugin log lines above it are
 //                        dropped.
 //   host.demo            true|false, same as --demo.

@@ -203,7 +203,9 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
         error = "host.header_tables must be 1..65535";
         return false;
     }
-    options.event_lib = config.get_or("host.event_lib", "poll");
+    // Not set: libev, falling back to poll when the evlib plugin is not installed.
+    options.event_lib_fallback = config.find("host.event_lib") == nullptr;
+    options.event_lib = config.get_or("host.event_lib", "libev");
     if (options.event_lib != "poll" && options.event_lib != "libev" &&
         options.event_lib != "libuv") {
         error = "host.event_lib must be poll, libev or libuv";

@@ -103,6 +103,21 @@ bool HostServer::start(std::string& error) {
     // WebSocket at a few hundred bytes of host memory.
     info.max_http_header_pool = static_cast<unsigned short>(options_.header_tables);
     context_ = lws_create_context(&info);
+    if (!context_ && options_.event_lib_fallback && options_.event_lib != "poll") {
+        // The default evlib is a separately packaged lws plugin; without it, still serve.
+        log(PRESENCE_LOG_WARN, ("event lib '" + options_.event_lib +
+                                "' cannot be loaded (package libwebsockets-evlib-ev?); "
+                                "falling back to poll")
+                                   .c_str());
+        options_.event_lib = "poll";
+        info.options &= ~static_cast<uint64_t>(LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_LIBUV);
+        info.signal_cb = nullptr;
+        context_ = lws_create_context(&info);
+    }
+    if (context_) {
+        // Which loop really runs (the default may have fallen back), for operators and tests.
+        log(PRESENCE_LOG_INFO, ("event loop: " + options_.event_lib).c_str());
+    }
     if (!context_) {
         error = "cannot create the libwebsockets context (event lib '" + options_.event_lib + "')";
         return false;

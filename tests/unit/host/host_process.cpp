@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 namespace host_test {
@@ -68,6 +69,7 @@ HostProcess::HostProcess(const std::string& config, const std::vector<std::strin
     if (!mkdtemp(pattern)) return;
     dir_ = pattern;
     config_path_ = dir_ + "/host.conf";
+    log_path_ = dir_ + "/host.log";
     std::ofstream(config_path_) << config;
 
     int out[2];
@@ -75,6 +77,9 @@ HostProcess::HostProcess(const std::string& config, const std::vector<std::strin
     pid_ = fork();
     if (pid_ == 0) {
         dup2(out[1], STDOUT_FILENO);
+        // The log goes to a file in the temp dir so tests can read what the host said.
+        const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
         ::close(out[0]);
         ::close(out[1]);
         std::vector<std::string> args = {PRESENCE_HOST_EXE, "--config", config_path_, "--plugin",
@@ -99,9 +104,9 @@ HostProcess::HostProcess(const std::string& config, const std::vector<std::strin
     if (line.starts_with(prefix)) port_ = std::atoi(line.c_str() + prefix.size());
 }
 
-int HostProcess::stop() {
+int HostProcess::stop(int signum) {
     if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
+    kill(pid_, signum);
     int status = 0;
     for (int i = 0; i < 100; ++i) {
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -120,8 +125,14 @@ HostProcess::~HostProcess() {
     stop();
     if (!dir_.empty()) {
         unlink(config_path_.c_str());
+        unlink(log_path_.c_str());
         rmdir(dir_.c_str());
     }
+}
+
+std::string HostProcess::log() const {
+    std::ifstream in(log_path_);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 HttpReply http_request(int port, const std::string& method, const std::string& path,

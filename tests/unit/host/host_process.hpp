@@ -3,6 +3,7 @@
 // upgrade, too_large, slow readers, admin route, clean stop) are tested end to end.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -24,14 +25,18 @@ class HostProcess {
     bool started() const { return port_ > 0; }
     int port() const { return port_; }
     const std::string& config_path() const { return config_path_; }
-    // SIGTERM and wait (bounded); returns the exit status, or -1 if it had to be killed.
-    int stop();
+    // `signum` (SIGTERM by default) and wait (bounded); returns the exit status, or -1 if it
+    // had to be killed.
+    int stop(int signum = SIGTERM);
+    // Everything the host wrote to stderr so far (its log lines).
+    std::string log() const;
 
   private:
     pid_t pid_ = -1;
     int port_ = 0;
     std::string dir_;
     std::string config_path_;
+    std::string log_path_;
 };
 
 struct HttpReply {

@@ -1,6 +1,7 @@
 // presence-host as a process: what a client of the host stub sees on the wire.
 #include "host_process.hpp"
 
+#include <signal.h>
 #include <time.h>
 
 #include <cstdio>
@@ -281,6 +282,34 @@ TEST(HostStartup, AuthSecretIsRequiredOutsideDemo) {
 }
 
 TEST_GROUP(EventLibHosts){};
+
+// The default loop (libev when its lws plugin is installed, as on the build machines) must
+// stop on both signals with exit 0 after destroying (and so flushing) the plugin.
+TEST(EventLibHosts, DefaultLoopIsLibevAndStopsCleanlyOnSigintAndSigterm) {
+    for (int signum : {SIGINT, SIGTERM}) {
+        HostProcess host(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
+                         "\nhost.log_level = info\n");
+        CHECK_TRUE(host.started());
+        WsClient client;
+        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+        CHECK_TRUE(client.wait_for("presence_snapshot"));
+        CHECK_EQUAL(0, host.stop(signum));
+        const std::string log = host.log();
+        STRCMP_CONTAINS("event loop: libev", log.c_str());
+        STRCMP_CONTAINS("stopping: flushing the plugin", log.c_str());
+    }
+}
+
+TEST(EventLibHosts, PollStaysSelectable) {
+    HostProcess host(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
+                     "\nhost.event_lib = poll\nhost.log_level = info\n");
+    CHECK_TRUE(host.started());
+    WsClient client;
+    CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(client.wait_for("presence_snapshot"));
+    CHECK_EQUAL(0, host.stop(SIGINT));
+    STRCMP_CONTAINS("event loop: poll", host.log().c_str());
+}
 
 TEST(EventLibHosts, LibevAndLibuvHostsServeAndStopCleanlyOnSigterm) {
     for (const char* lib : {"libev", "libuv"}) {
