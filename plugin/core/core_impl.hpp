@@ -35,7 +35,9 @@ struct UserState {
     std::optional<Millis> last_seen;
     std::optional<Millis> last_seen_listed;
     std::vector<UserIdx> visibility;  // sorted by index (membership tests), unique
-    std::vector<UserIdx> friends;     // sorted by index, unique, never self
+    // Sorted by index, unique, never self. Symmetric with the other loaded lists; while
+    // friends_loaded is false: the loaded users that list this one (layout notes).
+    std::vector<UserIdx> friends;
 
     std::vector<ConnId> conns;       // live connections on this instance
     std::uint32_t active_conns = 0;  // connections whose last heartbeat said idle=false

@@ -38,9 +38,11 @@ void PresenceCore::Impl::end_change(UserIdx s, Millis at) {
 
     friend_group.clear();
     listed_group.clear();
+    // Lists are symmetric (layout notes), so every v here counts s as a friend: no per-viewer
+    // is_friend, which cost a cache miss in v's own list.
     for (UserIdx v : u.friends) {
         const UserState& viewer = users[v];
-        if (viewer.conns.empty() || !is_friend(v, s)) continue;
+        if (viewer.conns.empty()) continue;
         const bool was_listed = std::binary_search(old_visibility.begin(), old_visibility.end(), v);
         const bool now_listed = is_listed(v, s);
         const OwnedView& before = was_listed ? old_listed_view : old_friend_view;

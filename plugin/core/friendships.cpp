@@ -2,22 +2,11 @@
 #include <algorithm>
 
 #include "core/core_impl.hpp"
+#include "core/sorted_ids.hpp"
 
 namespace presence::core {
 
 namespace {
-
-void insert_sorted(std::vector<UserIdx>& v, UserIdx x) {
-    auto it = std::lower_bound(v.begin(), v.end(), x);
-    if (it == v.end() || *it != x) v.insert(it, x);
-}
-
-bool erase_sorted(std::vector<UserIdx>& v, UserIdx x) {
-    auto it = std::lower_bound(v.begin(), v.end(), x);
-    if (it == v.end() || *it != x) return false;
-    v.erase(it);
-    return true;
-}
 
 bool same_view(const PresenceView& a, const PresenceView& b) {
     return a.status == b.status && a.message == b.message && a.last_seen == b.last_seen;
@@ -36,8 +25,10 @@ void PresenceCore::add_friendship(std::string_view a, std::string_view b, Millis
     if (!a_has && !b_has) return;  // neither side's list is in memory: the store has it
     const UserIdx ia = m.intern(a);
     const UserIdx ib = m.intern(b);
-    if (a_has) insert_sorted(m.users[ia].friends, ib);
-    if (b_has) insert_sorted(m.users[ib].friends, ia);
+    // Both ways, loaded or not: an unloaded side keeps the reverse list (who lists it), which
+    // load_friends needs to keep lists symmetric (layout notes in presence_core.cpp).
+    insert_sorted(m.users[ia].friends, ib);
+    insert_sorted(m.users[ib].friends, ia);
     // Each online side now sees the other as a friend does; tell it if that is not "offline,
     // null, null" (what it saw as a stranger).
     for (auto [viewer, subject] : {std::pair{ia, ib}, std::pair{ib, ia}}) {

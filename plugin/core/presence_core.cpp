@@ -8,6 +8,13 @@
 //   when loaded, when named in a loaded friend or visibility list, or when a friendship names it.
 // - Friends and visibility lists are sorted std::vector<uint32_t> (binary search for
 //   membership; about 4 bytes per direction of a friendship edge).
+// - Invariant: friend lists are symmetric. For two users whose lists are loaded, a is in b's
+//   list exactly when b is in a's. A user whose list is not loaded keeps in `friends` its
+//   reverse list: exactly the loaded users that list it. The host's table has one row per
+//   direction and loads come per user, so the rows could disagree; load_friends settles it,
+//   the newest load winning for every edge touching that user, and add/remove_friendship
+//   change both sides. Hence fan-out walks the subject's own list and needs no per-viewer
+//   membership test (the hot path: a cache miss per viewer); is_friend stays for queries.
 // - Connections live in a hash map ConnId -> ConnState {user, idle, last activity, serial, token
 //   bucket}; each user keeps a small vector of its ConnIds and a count of active (non-idle) ones.
 // - Deadlines (heartbeat, grace, `until`, deferred updates) sit in one min-heap with lazy
@@ -26,6 +33,7 @@
 #include <algorithm>
 
 #include "core/core_impl.hpp"
+#include "core/sorted_ids.hpp"
 
 namespace presence::core {
 
@@ -210,22 +218,18 @@ void PresenceCore::load_friends(std::string_view user, std::span<const std::stri
     std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
 
-    // Keep loaded reverse lists consistent with this one (friendship is symmetric).
-    for (UserIdx old : m.users[idx].friends) {
-        if (std::binary_search(list.begin(), list.end(), old)) continue;
-        auto& rev = m.users[old].friends;
-        if (!m.users[old].friends_loaded) continue;
-        auto it = std::lower_bound(rev.begin(), rev.end(), idx);
-        if (it != rev.end() && *it == idx) rev.erase(it);
+    // Keep the symmetry invariant (see the layout notes): the newest load wins for every edge
+    // that touches `user`. The old list is exact whether `user` was loaded before (its list,
+    // symmetric) or not (the reverse list: every loaded user that lists it).
+    UserState& me = m.users[idx];
+    for (UserIdx old : me.friends) {
+        if (!std::binary_search(list.begin(), list.end(), old))
+            erase_sorted(m.users[old].friends, idx);
     }
-    for (UserIdx f : list) {
-        if (!m.users[f].friends_loaded) continue;
-        auto& rev = m.users[f].friends;
-        auto it = std::lower_bound(rev.begin(), rev.end(), idx);
-        if (it == rev.end() || *it != idx) rev.insert(it, idx);
-    }
-    m.users[idx].friends = std::move(list);
-    m.users[idx].friends_loaded = true;
+    // Every named friend gets `user` back: in its own list when loaded, else in its reverse list.
+    for (UserIdx f : list) insert_sorted(m.users[f].friends, idx);
+    me.friends = std::move(list);
+    me.friends_loaded = true;
 }
 
 std::vector<std::string> PresenceCore::friends_of(std::string_view user) const {
