@@ -64,6 +64,105 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
     return done();
 }
 
+HostOptions fast_updates(HostOptions o) {
+    // Several changes in a row within a second: keep them clear of the per-connection limit.
+    o.set("presence.updates_per_s", "100");
+    return o;
+}
+
+// ann and ben (friends) both connected and loaded, and every frame their arrival caused read,
+// so the next frame each one gets is an answer to what the test does next.
+void connect_ann_and_ben(HostProcess& host, WsClient& ann, WsClient& ben) {
+    CHECK_TRUE(ann.connect(host.port(), host.ws_path("ann")));
+    CHECK_TRUE(ann.read_until_type("presence_snapshot").valid());
+    CHECK_TRUE(ben.connect(host.port(), host.ws_path("ben")));
+    Json snap = ben.read_until_type("presence_snapshot");
+    STRCMP_EQUAL("online", friend_in(snap, "ann")["status"].str().c_str());
+    Json arrived = ann.read_until_type("presence");
+    STRCMP_EQUAL("ben", arrived["user_id"].str().c_str());
+    STRCMP_EQUAL("online", arrived["status"].str().c_str());
+    std::string got;
+    CHECK_TRUE_TEXT(ann.heartbeat_roundtrip(false, WsClient::kDefaultTimeout, &got), got.c_str());
+    CHECK_TRUE_TEXT(ben.heartbeat_roundtrip(false, WsClient::kDefaultTimeout, &got), got.c_str());
+}
+
+// The very next message must be presence_self with this status and message.
+void expect_self(WsClient& ws, const std::string& status, const std::string& message) {
+    Json self = ws.read_json();
+    STRCMP_EQUAL("presence_self", self["type"].str().c_str());
+    STRCMP_EQUAL(status.c_str(), self["status"].str().c_str());
+    STRCMP_EQUAL(message.c_str(), self["message"].str().c_str());
+}
+
+// The very next message must be ann's presence as this viewer sees it (message nullptr: null).
+void expect_presence_of_ann(WsClient& ws, const std::string& status, const char* message) {
+    Json p = ws.read_json();
+    STRCMP_EQUAL("presence", p["type"].str().c_str());
+    STRCMP_EQUAL("ann", p["user_id"].str().c_str());
+    STRCMP_EQUAL(status.c_str(), p["status"].str().c_str());
+    if (message) {
+        STRCMP_EQUAL(message, p["message"].str().c_str());
+    } else {
+        CHECK_TRUE(p["message"].is_null());
+    }
+}
+
+// "status|message" of ann's stored row ("" while there is none).
+std::string ann_row(const std::string& db) {
+    auto v =
+        g_e2e_server->column(db,
+                             "SELECT CONCAT(status, '|', COALESCE(message, '')) FROM user_presence "
+                             "WHERE user_id = 'ann'");
+    return v.empty() ? std::string() : v[0];
+}
+
+// True when a connection of the store (the test user) is blocked on a table lock in `db`.
+bool store_waits_on_lock(const std::string& db) {
+    auto v =
+        g_e2e_server->column("", "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '" +
+                                     std::string(MariaDbServer::user()) + "' AND DB = '" + db +
+                                     "' AND STATE LIKE 'Waiting for table%lock%'");
+    return !v.empty();
+}
+
+// LOCK TABLES held from a session of our own until release() or destruction, so that a failing
+// check can never leave the tables locked (or the session open) for the tests after it.
+class HeldTableLock {
+  public:
+    HeldTableLock(const std::string& db, const std::string& tables) : conn_(*g_e2e_server, db) {
+        if (!conn_.connected()) {
+            error_ = "cannot open a root session";
+            return;
+        }
+        held_ = conn_.exec("LOCK TABLES " + tables, &error_);
+    }
+    ~HeldTableLock() { release(); }
+    HeldTableLock(const HeldTableLock&) = delete;
+    HeldTableLock& operator=(const HeldTableLock&) = delete;
+    bool held() const { return held_; }
+    const std::string& error() const { return error_; }
+    void release() {
+        if (held_) conn_.exec("UNLOCK TABLES");
+        held_ = false;
+    }
+
+  private:
+    RootConnection conn_;
+    bool held_ = false;
+    std::string error_;
+};
+
+// Starts the shared server again if a test stopped it and then failed before its restart.
+class ServerComesBack {
+  public:
+    ServerComesBack() = default;
+    ~ServerComesBack() {
+        if (!g_e2e_server->running()) g_e2e_server->restart(nullptr);
+    }
+    ServerComesBack(const ServerComesBack&) = delete;
+    ServerComesBack& operator=(const ServerComesBack&) = delete;
+};
+
 }  // namespace
 
 TEST_GROUP(MariaDbHost){};
@@ -144,35 +243,87 @@ TEST(MariaDbHost, FriendshipsInsertedInTheHostTableAreSeenOnConnect) {
 
 TEST(MariaDbHost, HealthIsDegradedWhileTheDatabaseIsDownAndNothingIsLost) {
     const std::string db = fresh_db_with_friends({{"ann", "ben"}});
-    HostProcess host(host_options(db));
+    HostProcess host(fast_updates(host_options(db)));
     CHECK_TRUE_TEXT(host.start(), host.error().c_str());
     auto health = [&] {
         return http_get(host.port(), "/api/presence/health").json()["status"].str();
     };
     STRCMP_EQUAL("ok", health().c_str());
 
-    WsClient ann;
-    CHECK_TRUE(ann.connect(host.port(), host.ws_path("ann")));
-    CHECK_TRUE(ann.read_until_type("presence_snapshot").valid());
+    WsClient ann, ben;
+    connect_ann_and_ben(host, ann, ben);
 
+    ServerComesBack comes_back;  // a failure below must not leave the database down for others
     g_e2e_server->stop();
-    // A change accepted during the outage is acknowledged to the user at once...
+    // Everything that does not need the database keeps working during the outage: a change is
+    // acknowledged to the user at once and fanned out to her friend...
     CHECK_TRUE(
         ann.send_text(R"({"type":"presence_update","status":"dnd","message":"offline db"})"));
-    CHECK_TRUE(ann.read_until_type("presence_self").valid());
+    expect_self(ann, "dnd", "offline db");
+    expect_presence_of_ann(ben, "dnd", "offline db");
+    // ...heartbeats are answered...
+    std::string got;
+    CHECK_TRUE_TEXT(ann.heartbeat_roundtrip(false, WsClient::kDefaultTimeout, &got), got.c_str());
+    CHECK_TRUE_TEXT(ben.heartbeat_roundtrip(false, WsClient::kDefaultTimeout, &got), got.c_str());
     CHECK_TRUE(eventually([&] { return health() == "degraded"; }, 15s));
+    // ...and a later change still fans out (the first one did not wedge anything).
+    CHECK_TRUE(
+        ann.send_text(R"({"type":"presence_update","status":"away","message":"still no db"})"));
+    expect_self(ann, "away", "still no db");
+    expect_presence_of_ann(ben, "away", "still no db");
+    CHECK_TRUE_TEXT(ann.heartbeat_roundtrip(false, WsClient::kDefaultTimeout, &got), got.c_str());
+    CHECK_TRUE_TEXT(ben.heartbeat_roundtrip(false, WsClient::kDefaultTimeout, &got), got.c_str());
 
     std::string err;
     CHECK_TRUE_TEXT(g_e2e_server->restart(&err), err.c_str());
     CHECK_TRUE(eventually([&] { return health() == "ok"; }, 30s));
-    // ...and written once the database is back.
-    CHECK_TRUE(eventually(
-        [&] {
-            auto v =
-                g_e2e_server->column(db, "SELECT status FROM user_presence WHERE user_id = 'ann'");
-            return !v.empty() && v[0] == "3";
-        },
-        15s));
+    // Nothing acknowledged is lost: the LATEST change is what gets written once the database is
+    // back (away = 2), with its message.
+    CHECK_TRUE(eventually([&] { return ann_row(db) == "2|still no db"; }, 15s));
+    STRCMP_EQUAL("2|still no db", ann_row(db).c_str());
+}
+
+TEST(MariaDbHost, SlowDatabaseDoesNotDelayHeartbeatsOrFanOut) {
+    const std::string db = fresh_db_with_friends({{"ann", "ben"}});
+    HostProcess host(fast_updates(host_options(db)));
+    CHECK_TRUE_TEXT(host.start(), host.error().c_str());
+    // Both loaded (records and friends read) before the database turns slow.
+    WsClient ann, ben;
+    connect_ann_and_ben(host, ann, ben);
+
+    const char* const updates[][2] = {
+        {"dnd", "locked 1"}, {"away", "locked 2"}, {"invisible", "locked 3"}, {"dnd", "locked 4"}};
+    {
+        // Every read and write of the store's tables now waits behind this session's lock.
+        HeldTableLock lock(db, "user_presence WRITE, presence_visibility WRITE");
+        CHECK_TRUE_TEXT(lock.held(), lock.error().c_str());
+
+        std::string got;
+        for (const auto& [status, message] : updates) {
+            CHECK_TRUE(ann.send_text(std::string(R"({"type":"presence_update","status":")") +
+                                     status + R"(","message":")" + message + R"("})"));
+            expect_self(ann, status, message);
+            // invisible: ben (not on her visibility list) sees her offline, without a message.
+            expect_presence_of_ann(ben, std::string(status) == "invisible" ? "offline" : status,
+                                   std::string(status) == "invisible" ? nullptr : message);
+            CHECK_TRUE_TEXT(ann.heartbeat_roundtrip(false, WsClient::kDefaultTimeout, &got),
+                            got.c_str());
+            CHECK_TRUE_TEXT(ben.heartbeat_roundtrip(false, WsClient::kDefaultTimeout, &got),
+                            got.c_str());
+        }
+        // The proof that the frames above did not wait for the database: the store is, right
+        // now, stuck behind the lock we still hold (its write of these changes cannot finish
+        // before UNLOCK TABLES), yet every acknowledgement and fan-out frame has arrived.
+        CHECK_TRUE_TEXT(eventually([&] { return store_waits_on_lock(db); }, 15s),
+                        "the store never tried to write while the tables were locked");
+        CHECK_TRUE(lock.held());
+        lock.release();
+    }
+    // Once the lock is gone the queued changes land; the last one wins (dnd = 3).
+    CHECK_TRUE(eventually([&] { return ann_row(db) == "3|locked 4"; }, 15s));
+    STRCMP_EQUAL("3|locked 4", ann_row(db).c_str());
+    std::string got;
+    CHECK_TRUE_TEXT(ann.heartbeat_roundtrip(false, WsClient::kDefaultTimeout, &got), got.c_str());
 }
 
 TEST(MariaDbHost, AWrongPasswordStopsTheHostWithTheServerMessage) {
