@@ -13,6 +13,7 @@
 
 #include "abi/presence_plugin.h"
 #include "config_file.hpp"
+#include "frame_batch.hpp"
 #include "outbound_queue.hpp"
 
 namespace presence_host {
@@ -143,6 +144,8 @@ class HostServer {
     } tick_timer_{};
     std::atomic<bool> stopping_{false};
 
+    // One batch buffer for the whole server, reused by every writable callback (loop thread).
+    FrameBatch batch_;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
     uint64_t next_conn_id_ = 1;

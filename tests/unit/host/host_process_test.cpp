@@ -197,6 +197,40 @@ TEST(HostProcess, SlowReaderIsClosedWith1008) {
     CHECK_TRUE(carol.wait_for("presence_heartbeat_ack"));
 }
 
+// 90 admin ops at once queue ~90 frames for alice within one loop turn: the host sends them
+// framed by itself in batches (one write each). Every frame must still parse, in order, and
+// the stream must stay in step afterwards.
+TEST(HostProcess, BurstOfFramesArrivesWholeAndInOrder) {
+    host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token",
+                            friendship_body("add", "alice", "bob"));
+    WsClient alice, bob;
+    CHECK_EQUAL(101, alice.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(alice.wait_for("presence_snapshot"));
+    CHECK_EQUAL(101, bob.connect(host->port(), "/ws?token=" + token_for("bob")));
+    CHECK_TRUE(bob.wait_for("presence_snapshot"));
+    CHECK_TRUE(alice.wait_for("\"bob\""));  // bob's arrival, before the burst
+    std::string ops = "{\"ops\":[";
+    for (int i = 0; i < 90; ++i) {
+        ops +=
+            std::string(i ? "," : "") + friendship_body(i % 2 ? "add" : "remove", "alice", "bob");
+    }
+    ops += "]}";
+    CHECK_EQUAL(
+        200, host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token", ops)
+                 .status);
+    std::string payload;
+    int frames = 0;
+    int opcode = 0;
+    while ((opcode = alice.read_frame(payload, 1000)) == 1) {
+        CHECK_TRUE_TEXT(payload.starts_with("{") && payload.ends_with("}"), payload.c_str());
+        ++frames;
+    }
+    CHECK_EQUAL(-1, opcode);  // a quiet socket, not a close
+    CHECK_TRUE_TEXT(frames >= 90, std::to_string(frames).c_str());
+    CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
+    CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
+}
+
 TEST(HostProcess, SigtermStopsCleanlyWithExitZero) {
     WsClient client;
     CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));

@@ -1,0 +1,50 @@
+#include "frame_batch.hpp"
+
+#include <cstring>
+
+namespace presence_host {
+
+size_t write_text_frame_header(unsigned char* out, uint64_t payload_len) {
+    out[0] = 0x80 | 0x01;  // FIN, opcode 1 (text); the server never masks (RFC 6455 5.1)
+    if (payload_len < 126) {
+        out[1] = static_cast<unsigned char>(payload_len);
+        return 2;
+    }
+    if (payload_len <= 0xffff) {
+        out[1] = 126;
+        out[2] = static_cast<unsigned char>(payload_len >> 8);
+        out[3] = static_cast<unsigned char>(payload_len);
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; ++i) {
+        out[2 + i] = static_cast<unsigned char>(payload_len >> (56 - 8 * i));
+    }
+    return 10;
+}
+
+void FrameBatch::clear() {
+    used_ = 0;
+    frames_ = 0;
+}
+
+bool FrameBatch::add(const unsigned char* payload, size_t len) {
+    constexpr size_t kMaxHeader = 10;
+    if (frames_ > 0 && (frames_ >= kMaxFrames || used_ + kMaxHeader + len > kMaxBytes)) {
+        return false;
+    }
+    const size_t needed = kHeadroom + used_ + kMaxHeader + len;
+    if (buffer_.size() < needed) {
+        // Grows to the bound once (or to one oversized frame) and then stays; resize, not
+        // reserve, because the bytes are written through data().
+        buffer_.resize(needed < kHeadroom + kMaxBytes ? kHeadroom + kMaxBytes : needed);
+    }
+    unsigned char* out = buffer_.data() + kHeadroom + used_;
+    const size_t header = write_text_frame_header(out, len);
+    if (len) std::memcpy(out + header, payload, len);
+    used_ += header + len;
+    ++frames_;
+    return true;
+}
+
+}  // namespace presence_host

@@ -1,0 +1,45 @@
+// Several queued outgoing frames of one connection, framed by us as server WebSocket text
+// frames (FIN + opcode 1, unmasked) back to back in one buffer, so they leave in ONE write
+// instead of one lws_write (and one send()) per frame. The buffer starts with LWS_PRE spare
+// bytes like any lws_write buffer and is reused from batch to batch: once it has grown to the
+// bound, batching allocates nothing.
+#pragma once
+
+#include <libwebsockets.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace presence_host {
+
+// Writes the header of an unmasked server text frame with FIN set for `payload_len` bytes
+// (2, 4 or 10 bytes: 7, 16 or 64-bit length) to `out`; returns its size.
+size_t write_text_frame_header(unsigned char* out, uint64_t payload_len);
+
+class FrameBatch {
+  public:
+    static constexpr size_t kHeadroom = LWS_PRE;
+    // Bounds of one batch: a connection with a long backlog still yields the loop to the
+    // others between batches, and the buffer stays small.
+    static constexpr size_t kMaxFrames = 64;
+    static constexpr size_t kMaxBytes = 64 * 1024;
+
+    // Starts an empty batch (keeps the buffer).
+    void clear();
+    // Appends one framed payload; false (and nothing added) when a bound would be passed.
+    // The first frame is always taken whatever its size, so a batch is never empty.
+    bool add(const unsigned char* payload, size_t len);
+
+    size_t frames() const { return frames_; }
+    // The framed bytes (without the headroom); kHeadroom writable bytes precede them.
+    unsigned char* data() { return buffer_.data() + kHeadroom; }
+    size_t size() const { return used_; }
+
+  private:
+    std::vector<unsigned char> buffer_;
+    size_t used_ = 0;  // framed bytes after the headroom
+    size_t frames_ = 0;
+};
+
+}  // namespace presence_host
