@@ -62,7 +62,7 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
     begin_change(idx);
     conns.erase(it);
     UserState& u = users[idx];
-    u.conns.erase(std::find(u.conns.begin(), u.conns.end(), conn));
+    u.conns.erase(conn);
     if (!c.idle) --u.active_conns;
     if (u.conns.empty()) {
         --online_users;

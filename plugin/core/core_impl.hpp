@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/conn_list.hpp"
 #include "core/presence_core.hpp"
 #include "core/timer_queue.hpp"
 #include "core/token_bucket.hpp"
@@ -39,7 +40,7 @@ struct UserState {
     // friends_loaded is false: the loaded users that list this one (layout notes).
     std::vector<UserIdx> friends;
 
-    std::vector<ConnId> conns;       // live connections on this instance
+    ConnList conns;                  // live connections on this instance
     std::uint32_t active_conns = 0;  // connections whose last heartbeat said idle=false
     Millis grace_since = 0;          // when the last connection closed (grace start)
     std::uint32_t grace_gen = 0;     // timer generations (lazy invalidation)
