@@ -54,6 +54,10 @@ int64_t now_seconds() {
     return now.tv_sec;
 }
 
+// Descriptors kept out of lws' reach for everything else in the process (plugin, store
+// connections, libev, the wake pipe, log and config files).
+constexpr unsigned int kSpareFds = 64;
+
 // Raises the soft open-files limit to the hard one so ~20,000 sockets fit; returns it.
 unsigned int raise_fd_limit() {
     rlimit limit{};
@@ -95,15 +99,21 @@ bool HostServer::start(std::string& error) {
     if (options_.event_lib == "libev") info.options |= LWS_SERVER_OPTION_LIBEV;
     if (options_.event_lib != "poll") info.signal_cb = event_lib_signal;
     // A connection waiting for a header table (see max_http_header_pool) is on lws' pending
-    // timeout; during a reconnect storm of ~20,000 sockets the wait exceeds lws' default and
-    // the waiters were reset. 60 s lets a storm drain through the small pool.
+    // timeout; during a reconnect storm of ~20,000 sockets the wait may exceed lws' default
+    // and the waiters were reset. 60 s lets a storm drain through the pool.
     info.timeout_secs = 60;
     info.count_threads = 1;  // LWS_MAX_SMP is 1 in Debian's build
-    info.fd_limit_per_thread = raise_fd_limit();
+    // Below the process limit on purpose: when lws' own count reaches fd_limit_per_thread it
+    // takes a new connection and closes it at once, which drains the listen queue. If instead
+    // the kernel refuses accept() with EMFILE (the plugin, its store and libev hold
+    // descriptors lws does not count), lws 4.1.6 logs and retries the still-readable listen
+    // socket forever: measured at 100 % CPU and ~170,000 log lines a second.
+    const unsigned int fd_limit = raise_fd_limit();
+    info.fd_limit_per_thread = fd_limit > 2 * kSpareFds ? fd_limit - kSpareFds : fd_limit / 2;
     // Header tables (~5 KiB each) are needed only while a request's headers are parsed. A
-    // small pool bounds that memory however many sockets connect at once; connections past
-    // it wait their turn for a table instead of each holding one. This is what keeps a held
-    // WebSocket at a few hundred bytes of host memory.
+    // pool bounds that memory however many sockets connect at once; connections past it wait
+    // their turn for a table instead of each holding one. This is what keeps a held WebSocket
+    // at a few hundred bytes of host memory. Why the default is 2048: see HostOptions.
     info.max_http_header_pool = static_cast<unsigned short>(options_.header_tables);
     context_ = lws_create_context(&info);
     if (!context_ && options_.event_lib_fallback && options_.event_lib != "poll") {

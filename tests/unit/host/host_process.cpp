@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,7 +65,8 @@ int status_of(const std::string& head) {
 
 }  // namespace
 
-HostProcess::HostProcess(const std::string& config, const std::vector<std::string>& extra_args) {
+HostProcess::HostProcess(const std::string& config, const std::vector<std::string>& extra_args,
+                         unsigned long max_files) {
     char pattern[] = "/tmp/presence-host-test-XXXXXX";
     if (!mkdtemp(pattern)) return;
     dir_ = pattern;
@@ -76,6 +78,10 @@ HostProcess::HostProcess(const std::string& config, const std::vector<std::strin
     if (pipe(out) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
+        if (max_files > 0) {
+            const rlimit limit{max_files, max_files};
+            setrlimit(RLIMIT_NOFILE, &limit);
+        }
         dup2(out[1], STDOUT_FILENO);
         // The log goes to a file in the temp dir so tests can read what the host said.
         const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);

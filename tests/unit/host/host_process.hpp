@@ -17,7 +17,9 @@ namespace host_test {
 class HostProcess {
   public:
     // `config` is the text of the settings file; `extra_args` are appended to the command.
-    HostProcess(const std::string& config, const std::vector<std::string>& extra_args = {});
+    // `max_files` > 0 sets the child's RLIMIT_NOFILE (soft and hard) before it starts.
+    HostProcess(const std::string& config, const std::vector<std::string>& extra_args = {},
+                unsigned long max_files = 0);
     ~HostProcess();
     HostProcess(const HostProcess&) = delete;
     HostProcess& operator=(const HostProcess&) = delete;

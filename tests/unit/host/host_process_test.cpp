@@ -3,11 +3,13 @@
 
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "token.hpp"
 
@@ -313,6 +315,37 @@ TEST(HostStartup, AuthSecretIsRequiredOutsideDemo) {
     const std::string out = run("host.listen = 127.0.0.1:0\n", "");
     STRCMP_CONTAINS("host.auth_secret", out.c_str());
     STRCMP_CONTAINS("exit=2", out.c_str());
+}
+
+TEST_GROUP(DescriptorLimit){};
+
+// More connections than descriptors: the host must refuse the surplus and keep serving, not
+// spin on accept() failing with EMFILE (lws 4.1.6 logs "accept: errno 24" and retries the
+// still-readable listen socket forever), and must serve again once clients leave.
+TEST(DescriptorLimit, SurplusConnectionsAreRefusedWithoutAnAcceptLoop) {
+    auto host = std::make_unique<HostProcess>(base_config(), std::vector<std::string>{}, 200);
+    CHECK_TRUE(host->started());
+    std::vector<std::unique_ptr<WsClient>> clients;
+    int accepted = 0;
+    bool refused = false;
+    // Until the first refusal (each refusal costs the client's 5 s read timeout).
+    for (int i = 0; i < 250 && !refused; ++i) {
+        clients.push_back(std::make_unique<WsClient>());
+        const int status = clients.back()->connect(
+            host->port(), "/ws?token=" + token_for("u" + std::to_string(i)), "127.0.0.1");
+        if (status == 101) ++accepted;
+        refused = status != 101;
+    }
+    CHECK_TRUE_TEXT(refused, std::to_string(accepted).c_str());
+    CHECK_TRUE_TEXT(accepted >= 100, std::to_string(accepted).c_str());
+    clients.clear();
+    usleep(300 * 1000);  // the host reaps the closed sockets
+    WsClient late;
+    CHECK_EQUAL(101, late.connect(host->port(), "/ws?token=" + token_for("late")));
+    CHECK_TRUE(late.wait_for("presence_snapshot"));
+    CHECK_EQUAL(0, host->stop());
+    const std::string log = host->log();
+    CHECK_TRUE_TEXT(log.find("errno 24") == std::string::npos, log.substr(0, 300).c_str());
 }
 
 TEST_GROUP(EventLibHosts){};
