@@ -70,6 +70,17 @@ unsigned int raise_fd_limit() {
     return limit.rlim_cur == RLIM_INFINITY ? 65536u : static_cast<unsigned int>(limit.rlim_cur);
 }
 
+// The soft open-files limit for lws: kSpareFds below the hard limit (so lws, which counts only
+// its own sockets, reaches its limit before the process does); returns it.
+unsigned int lower_fd_limit_for_lws() {
+    const unsigned int hard = raise_fd_limit();
+    const unsigned int mine = hard > 2 * kSpareFds ? hard - kSpareFds : hard / 2;
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return hard;
+    limit.rlim_cur = mine;
+    return setrlimit(RLIMIT_NOFILE, &limit) == 0 ? mine : hard;
+}
+
 }  // namespace
 
 HostServer::HostServer(ConfigFile config, HostOptions options, const presence_plugin_api* api)
@@ -103,13 +114,16 @@ bool HostServer::start(std::string& error) {
     // and the waiters were reset. 60 s lets a storm drain through the pool.
     info.timeout_secs = 60;
     info.count_threads = 1;  // LWS_MAX_SMP is 1 in Debian's build
-    // Below the process limit on purpose: when lws' own count reaches fd_limit_per_thread it
-    // takes a new connection and closes it at once, which drains the listen queue. If instead
-    // the kernel refuses accept() with EMFILE (the plugin, its store and libev hold
-    // descriptors lws does not count), lws 4.1.6 logs and retries the still-readable listen
-    // socket forever: measured at 100 % CPU and ~170,000 log lines a second.
-    const unsigned int fd_limit = raise_fd_limit();
-    info.fd_limit_per_thread = fd_limit > 2 * kSpareFds ? fd_limit - kSpareFds : fd_limit / 2;
+    // lws must stop taking connections before the kernel refuses accept() with EMFILE (the
+    // plugin, its store and libev hold descriptors lws does not count): on EMFILE lws 4.1.6
+    // logs and retries the still-readable listen socket forever (measured: 100 % CPU, ~170,000
+    // log lines a second). At its own limit lws instead leaves them in the listen queue.
+    // But fd_limit_per_thread must equal the soft limit lws reads at creation: otherwise lws
+    // looks every event's descriptor up by a linear scan (wsi_from_fd, measured at 63 % of the
+    // CPU with 19,500 sockets). So: soft limit kSpareFds below the hard one while the context
+    // is created, then the spare descriptors are given back to the rest of the process.
+    const unsigned int fd_limit = lower_fd_limit_for_lws();
+    info.fd_limit_per_thread = fd_limit;
     // Header tables (~5 KiB each) are needed only while a request's headers are parsed. A
     // pool bounds that memory however many sockets connect at once; connections past it wait
     // their turn for a table instead of each holding one. This is what keeps a held WebSocket
@@ -127,6 +141,7 @@ bool HostServer::start(std::string& error) {
         info.signal_cb = nullptr;
         context_ = lws_create_context(&info);
     }
+    raise_fd_limit();  // the spare descriptors, for everything but lws
     if (context_) {
         // Which loop really runs (the default may have fallen back), for operators and tests.
         log(PRESENCE_LOG_INFO, ("event loop: " + options_.event_lib).c_str());
