@@ -172,9 +172,9 @@ typedef struct presence_host_api {
  */
 typedef struct presence_plugin_api {
     uint32_t struct_size;
-    uint32_t abi_version;  /* the version this table serves */
-    const char* name;      /* "presence" */
-    const char* version;   /* plugin release, e.g. "0.1.0" */
+    uint32_t abi_version; /* the version this table serves */
+    const char* name;     /* "presence" */
+    const char* version;  /* plugin release, e.g. "0.1.0" */
 
     /* Make an instance. `host` and `settings` are borrowed for the call (copied). Every
      * "presence.*" key is validated; an unknown key or a malformed value makes create return
@@ -212,8 +212,8 @@ typedef struct presence_plugin_api {
     /* The host application's friendships changed: op is PRESENCE_FRIENDSHIP_ADD or _REMOVE,
      * a and b are user ids (both directions implied). Returns 0, or -1 with a reason in err
      * (bad id, a == b, unknown op). */
-    int (*friendship)(presence_plugin* plugin, int op, const char* a, size_t a_len,
-                      const char* b, size_t b_len, char* err, size_t err_cap);
+    int (*friendship)(presence_plugin* plugin, int op, const char* a, size_t a_len, const char* b,
+                      size_t b_len, char* err, size_t err_cap);
 
     /* How often tick wants to run, in milliseconds (constant for an instance). */
     uint32_t (*tick_interval_ms)(presence_plugin* plugin);

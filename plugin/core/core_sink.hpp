@@ -11,7 +11,7 @@
 namespace presence::core {
 
 class CoreSink {
-public:
+  public:
     virtual ~CoreSink() = default;
 
     // Every connection in `conns` now sees `view` of view.user_id. Called once per distinct

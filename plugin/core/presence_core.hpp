@@ -24,7 +24,7 @@
 namespace presence::core {
 
 class PresenceCore {
-public:
+  public:
     PresenceCore(const CoreConfig& config, CoreSink& sink);
     ~PresenceCore();
     PresenceCore(const PresenceCore&) = delete;
@@ -119,7 +119,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

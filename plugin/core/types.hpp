@@ -31,8 +31,8 @@ struct CoreConfig {
     std::uint32_t max_visibility = 1000;
     std::uint32_t max_message_code_points = 128;
     bool allow_invisible = true;
-    double updates_per_s = 5.0;      // token refill rate per connection (and per user for REST)
-    std::uint32_t update_burst = 10; // bucket size
+    double updates_per_s = 5.0;       // token refill rate per connection (and per user for REST)
+    std::uint32_t update_burst = 10;  // bucket size
     // While a user is seen online, last_seen is refreshed (and persisted) at most this often.
     Millis last_seen_refresh_ms = 30'000;
 };
@@ -89,12 +89,12 @@ struct PresenceChange {
 // Expected failures of core calls; adapters map them to SPEC error codes.
 enum class CoreError : std::uint8_t {
     None = 0,
-    InvalidStatus,   // invalid_status: "offline", unknown, or invisible when not allowed
-    InvalidField,    // invalid_field: message too long / not UTF-8, until not in the future
-    TooMany,         // too_many: visibility list over max_visibility, too many connections
-    NotFriend,       // not_friend: visibility entry that is not a friend
-    RateLimited,     // rate_limited: update deferred, applied when the bucket refills
-    UnknownUser,     // the user is not loaded / not connected where required
+    InvalidStatus,  // invalid_status: "offline", unknown, or invisible when not allowed
+    InvalidField,   // invalid_field: message too long / not UTF-8, until not in the future
+    TooMany,        // too_many: visibility list over max_visibility, too many connections
+    NotFriend,      // not_friend: visibility entry that is not a friend
+    RateLimited,    // rate_limited: update deferred, applied when the bucket refills
+    UnknownUser,    // the user is not loaded / not connected where required
 };
 
 const char* error_code(CoreError e);  // "invalid_status", ... ; "" for None

@@ -57,7 +57,9 @@ bool percent_decode(std::string_view in, std::string& out) {
 
 // SPEC 6: only health is open (load balancers probe it). Metrics reveal live usage figures,
 // so a scraper authenticates like any client.
-bool route_needs_user(RouteId route) { return route != RouteId::Health; }
+bool route_needs_user(RouteId route) {
+    return route != RouteId::Health;
+}
 
 RouteMatch match_route(std::string_view prefix, std::string_view method, std::string_view path) {
     if (path.substr(0, prefix.size()) != prefix) return {};

@@ -5,7 +5,9 @@
 namespace presence::protocol {
 
 // One strict decoder for the whole plugin: the core's (it also counts a message's code points).
-bool is_valid_utf8(std::string_view s) { return core::utf8_code_points(s).has_value(); }
+bool is_valid_utf8(std::string_view s) {
+    return core::utf8_code_points(s).has_value();
+}
 
 std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
     if (s.size() <= max_bytes) return s;

@@ -24,7 +24,7 @@ struct StoreHealth {
 };
 
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     // Loads the records of `ids` (a record with defaults for ids never stored). `ok` false
