@@ -32,26 +32,27 @@ void append_presence_array(std::string& out, std::span<const core::PresenceView>
     out.push_back(']');
 }
 
+// The three fields <presence> and <self> open with.
+void append_identity(std::string& out, std::string_view user_id, core::Status status,
+                     const std::optional<std::string_view>& message) {
+    out += "\"user_id\":";
+    append_json_string(out, user_id);
+    out += ",\"status\":\"";
+    out += core::to_string(status);
+    out += "\",\"message\":";
+    append_json_optional_string(out, message);
+}
+
 }  // namespace
 
 void append_presence_fields(std::string& out, const core::PresenceView& v) {
-    out += "\"user_id\":";
-    append_json_string(out, v.user_id);
-    out += ",\"status\":\"";
-    out += core::to_string(v.status);
-    out += "\",\"message\":";
-    append_json_optional_string(out, v.message);
+    append_identity(out, v.user_id, v.status, v.message);
     out += ",\"last_seen\":";
     append_json_optional_int(out, v.last_seen);
 }
 
 void append_self_fields(std::string& out, const core::SelfView& s) {
-    out += "\"user_id\":";
-    append_json_string(out, s.user_id);
-    out += ",\"status\":\"";
-    out += core::to_string(s.chosen);
-    out += "\",\"message\":";
-    append_json_optional_string(out, s.message);
+    append_identity(out, s.user_id, s.chosen, s.message);
     out += ",\"until\":";
     append_json_optional_int(out, s.until);
     out += ",\"visibility\":";

@@ -1,14 +1,9 @@
 #include "protocol/rest_router.hpp"
 
+#include "util/percent_decode.hpp"
+
 namespace presence::protocol {
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 RouteMatch found(RouteId id, std::string param = {}) {
     RouteMatch m;
@@ -37,23 +32,6 @@ RouteMatch single(std::string_view method, const char* want, RouteId id) {
 }
 
 }  // namespace
-
-bool percent_decode(std::string_view in, std::string& out) {
-    out.clear();
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] != '%') {
-            out.push_back(in[i]);
-            continue;
-        }
-        if (i + 2 >= in.size()) return false;
-        const int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-        if (hi < 0 || lo < 0) return false;
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-    }
-    return true;
-}
 
 // SPEC 6: only health is open (load balancers probe it). Metrics reveal live usage figures,
 // so a scraper authenticates like any client.
@@ -84,7 +62,10 @@ RouteMatch match_route(std::string_view prefix, std::string_view method, std::st
         if (rest.substr(0, base.size()) != base) return false;
         const std::string_view raw = rest.substr(base.size());
         if (raw.empty() || raw.find('/') != std::string_view::npos) return false;
-        return percent_decode(raw, param) && !param.empty();
+        auto decoded = util::percent_decode(raw);
+        if (!decoded) return false;
+        param = std::move(*decoded);
+        return !param.empty();
     };
     std::string param;
     if (param_of("/users/", param)) {

@@ -37,10 +37,7 @@ struct RouteMatch {
 // `prefix` has no trailing slash (e.g. "/api/presence"); `path` excludes the query string.
 RouteMatch match_route(std::string_view prefix, std::string_view method, std::string_view path);
 
-// Whether a route needs an authenticated user (all but health and metrics).
+// Whether a route needs an authenticated user (all but health).
 bool route_needs_user(RouteId route);
-
-// Decodes %XX escapes; false on a malformed escape. '+' stays '+' (paths, not forms).
-bool percent_decode(std::string_view in, std::string& out);
 
 }  // namespace presence::protocol
