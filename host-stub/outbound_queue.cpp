@@ -29,7 +29,15 @@ void OutboundQueue::pop() {
     frames_[head_] = SharedFrame{};  // drop our reference now, not at compaction
     ++head_;
     if (head_ == frames_.size()) {
-        clear();
+        // Drained. Keep a small buffer so the next lone frame (the common case under fan-out)
+        // costs no malloc/free; give a large one back, most connections are idle.
+        if (frames_.capacity() > kKeptCapacity) {
+            clear();
+        } else {
+            frames_.clear();
+            head_ = 0;
+            bytes_ = 0;
+        }
     } else if (head_ >= 64 && head_ * 2 >= frames_.size()) {
         frames_.erase(frames_.begin(), frames_.begin() + static_cast<std::ptrdiff_t>(head_));
         head_ = 0;

@@ -1,5 +1,6 @@
-// Per-connection queue of outgoing WebSocket frames, drained one frame per
-// LWS_CALLBACK_SERVER_WRITEABLE (the libwebsockets rule: one lws_write per writable).
+// Per-connection queue of outgoing WebSocket frames, drained on
+// LWS_CALLBACK_SERVER_WRITEABLE: one lws_write per writable, which carries several queued
+// frames at once when more than one is waiting (frame_batch.hpp).
 //
 // Frames are refcounted and carry LWS_PRE bytes of headroom, so a frame fanned out by
 // send_many is copied ONCE and shared by every queue it sits in. Sharing is safe because the
@@ -8,7 +9,8 @@
 //
 // A reader that does not keep up is bounded: past max_bytes or max_frames the push is refused
 // and the caller closes that connection with 1008, so one slow client cannot eat the memory.
-// An idle connection's queue owns no heap memory.
+// A drained queue keeps at most kKeptCapacity slots (a few dozen bytes) so steady fan-out does
+// not allocate per delivery; anything larger is given back.
 #pragma once
 
 #include <libwebsockets.h>
@@ -46,6 +48,8 @@ struct QueueBounds {
 
 class OutboundQueue {
   public:
+    static constexpr size_t kKeptCapacity = 4;
+
     // Appends a frame; false (and nothing queued) when it would pass a bound.
     bool push(const SharedFrame& frame, const QueueBounds& bounds);
     bool empty() const { return head_ == frames_.size(); }
