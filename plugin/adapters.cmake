@@ -1,11 +1,8 @@
 # The adapter layer around presence_core: protocol (JSON in/out, REST routes), stores, the
 # service that orchestrates them, and the C entry point. Included by plugin/CMakeLists.txt.
 
-# The MariaDB store is owned by another folder; it is linked only when its target exists.
-# PRESENCE_WITH_MARIADB=OFF builds the plugin with the memory store alone (a db_url is then
-# refused in create), e.g. while that folder is being reworked.
-option(PRESENCE_WITH_MARIADB "Link the MariaDB store into libpresence.so" ON)
-include(${CMAKE_CURRENT_LIST_DIR}/store/mariadb.cmake OPTIONAL)
+# The MariaDB store (static library presence_mariadb).
+include(${CMAKE_CURRENT_LIST_DIR}/store/mariadb.cmake)
 
 set(PRESENCE_ADAPTER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/protocol/json_writer.cpp
@@ -27,14 +24,11 @@ add_library(presence_adapters STATIC ${PRESENCE_ADAPTER_SOURCES})
 target_include_directories(presence_adapters PUBLIC
   ${CMAKE_CURRENT_LIST_DIR}
   ${PROJECT_SOURCE_DIR}/abi)
-target_link_libraries(presence_adapters PUBLIC presence_core PkgConfig::CJSON)
+# presence_core again after presence_mariadb: the store uses core types (static link order).
+target_link_libraries(presence_adapters PUBLIC presence_core PkgConfig::CJSON presence_mariadb
+  presence_core)
 set_target_properties(presence_adapters PROPERTIES
   CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
-if(PRESENCE_WITH_MARIADB AND TARGET presence_mariadb)
-  # presence_core again after it: the MariaDB store uses core types (static link order).
-  target_link_libraries(presence_adapters PUBLIC presence_mariadb presence_core)
-  target_compile_definitions(presence_adapters PUBLIC PRESENCE_HAVE_MARIADB=1)
-endif()
 
 # libpresence.so: exports presence_plugin_entry alone (checked with nm -D by the ABI tests).
 add_library(presence SHARED ${CMAKE_CURRENT_LIST_DIR}/plugin.cpp)

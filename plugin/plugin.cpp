@@ -107,7 +107,6 @@ presence_plugin* plugin_create(const presence_host_api* host, const presence_set
                 return nullptr;
             }
         } else {
-#ifdef PRESENCE_HAVE_MARIADB
             presence::store::MariaDbOptions opts;
             opts.url = config->db_url;
             opts.friends_query = config->friends_query;
@@ -124,10 +123,6 @@ presence_plugin* plugin_create(const presence_host_api* host, const presence_set
                 write_reason(err, err_cap, why);
                 return nullptr;
             }
-#else
-            write_reason(err, err_cap, "presence.db_url: this build has no MariaDB store");
-            return nullptr;
-#endif
         }
 
         auto plugin = std::make_unique<presence_plugin>();
