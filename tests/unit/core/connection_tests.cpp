@@ -6,13 +6,7 @@ using namespace presence::core::test;
 
 TEST_GROUP(Connections) {
     CoreHarness h;
-    void setup() override {
-        h.start();
-        h.load("a");
-        h.load("b");
-        h.befriend("a", "b");
-        h.sink.clear();
-    }
+    void setup() override { h.start_with_friends_a_b(); }
 };
 
 TEST(Connections, FirstConnectSendsOnlineToFriends) {

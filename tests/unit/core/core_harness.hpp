@@ -34,6 +34,14 @@ struct CoreHarness {
 
     // (Re)creates the core with the current cfg.
     void start() { core = std::make_unique<PresenceCore>(cfg, sink); }
+    // The common fixture: users a and b loaded and friends, nothing recorded yet.
+    void start_with_friends_a_b() {
+        start();
+        load("a");
+        load("b");
+        befriend("a", "b");
+        sink.clear();
+    }
 
     void load(const std::string& id, Status chosen = Status::Online,
               std::optional<std::string> message = std::nullopt,

@@ -16,13 +16,7 @@ std::string repeat(const std::string& unit, int n) {
 
 TEST_GROUP(Status) {
     CoreHarness h;
-    void setup() override {
-        h.start();
-        h.load("a");
-        h.load("b");
-        h.befriend("a", "b");
-        h.sink.clear();
-    }
+    void setup() override { h.start_with_friends_a_b(); }
 };
 
 TEST(Status, PresenceSelfToAllDevices) {
