@@ -10,11 +10,13 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "abi/presence_plugin.h"
 #include "config_file.hpp"
 #include "frame_batch.hpp"
 #include "outbound_queue.hpp"
+#include "owned_ev_loop.hpp"
 
 namespace presence_host {
 
@@ -23,12 +25,13 @@ struct Connection {
     lws* wsi = nullptr;
     uint64_t id = 0;
     OutboundQueue queue;
-    std::string partial;       // reassembly of a fragmented message; empty almost always
-    uint16_t close_code = 0;   // nonzero: close after the queue drains
-    bool accepted = false;     // on_connect said yes, so on_disconnect is owed
-    bool close_now = false;    // slow reader: close without draining
-    bool oversized = false;    // current message passed max_message_bytes; drop the rest
-    std::string close_reason;  // the plugin's reason, copied (it is borrowed)
+    std::string partial;         // reassembly of a fragmented message; empty almost always
+    uint16_t close_code = 0;     // nonzero: close after the queue drains
+    bool accepted = false;       // on_connect said yes, so on_disconnect is owed
+    bool close_now = false;      // slow reader: close without draining
+    bool oversized = false;      // current message passed max_message_bytes; drop the rest
+    bool flush_pending = false;  // listed in HostServer::pending_flush_ for this loop turn
+    std::string close_reason;    // the plugin's reason, copied (it is borrowed)
 };
 
 // One HTTP request from arrival to the last byte of its answer.
@@ -120,6 +123,9 @@ class HostServer {
     void on_established(lws* wsi, SessionSlot* slot);
     void on_receive(Connection& conn, const char* data, size_t len);
     int on_ws_writeable(Connection& conn);
+    int write_queued(Connection& conn);
+    void request_write(Connection& conn);
+    void flush_pending_writes();
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
     void destroy_plugin();
@@ -151,6 +157,13 @@ class HostServer {
 
     // One batch buffer for the whole server, reused by every writable callback (loop thread).
     FrameBatch batch_;
+    // libev (the default): our own loop, so frames can be written at the end of each turn.
+    std::unique_ptr<OwnedEvLoop> ev_loop_;
+    // True when something calls flush_pending_writes() at the end of every loop turn (libev
+    // and poll); false with libuv, where each frame asks lws for a writable callback.
+    bool flush_at_turn_end_ = false;
+    // Connections with frames queued this turn, in the order they were first owed one.
+    std::vector<uint64_t> pending_flush_;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
     uint64_t next_conn_id_ = 1;

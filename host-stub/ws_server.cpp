@@ -129,6 +129,15 @@ bool HostServer::start(std::string& error) {
     // their turn for a table instead of each holding one. This is what keeps a held WebSocket
     // at a few hundred bytes of host memory. Why the default is 2048: see HostOptions.
     info.max_http_header_pool = static_cast<unsigned short>(options_.header_tables);
+    if (options_.event_lib == "libev") {
+        // Our loop, not lws' own: lws then installs no SIGINT watcher (our sigaction handler
+        // stops the host for both signals) and we get the end-of-turn hook (owned_ev_loop.hpp).
+        ev_loop_ = std::make_unique<OwnedEvLoop>();
+        if (ev_loop_->ok()) {
+            info.foreign_loops = ev_loop_->foreign_loops();
+            info.signal_cb = nullptr;
+        }
+    }
     context_ = lws_create_context(&info);
     if (!context_ && options_.event_lib_fallback && options_.event_lib != "poll") {
         // The default evlib is a separately packaged lws plugin; without it, still serve.
@@ -139,12 +148,21 @@ bool HostServer::start(std::string& error) {
         options_.event_lib = "poll";
         info.options &= ~static_cast<uint64_t>(LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_LIBUV);
         info.signal_cb = nullptr;
+        info.foreign_loops = nullptr;
+        ev_loop_.reset();
         context_ = lws_create_context(&info);
     }
     raise_fd_limit();  // the spare descriptors, for everything but lws
     if (context_) {
         // Which loop really runs (the default may have fallen back), for operators and tests.
         log(PRESENCE_LOG_INFO, ("event loop: " + options_.event_lib).c_str());
+        if (ev_loop_) {
+            ev_loop_->on_turn_end(
+                [](void* server) { static_cast<HostServer*>(server)->flush_pending_writes(); },
+                this);
+        }
+        // libuv: no turn-end hook here, so each queued frame asks for a writable callback.
+        flush_at_turn_end_ = options_.event_lib != "libuv";
     }
     if (!context_) {
         error = "cannot create the libwebsockets context (event lib '" + options_.event_lib + "')";
@@ -188,8 +206,14 @@ bool HostServer::start(std::string& error) {
 
 int HostServer::run() {
     schedule_tick();
-    while (!stopping_.load()) {
-        if (lws_service(context_, 0) < 0) break;
+    if (ev_loop_) {
+        ev_loop_->run();  // until stop_event_lib_loop()
+    } else {
+        while (!stopping_.load()) {
+            if (lws_service(context_, 0) < 0) break;
+            // poll: lws_service is one loop turn, so its end is here.
+            if (flush_at_turn_end_) flush_pending_writes();
+        }
     }
     destroy_plugin();
     lws_context_destroy(context_);  // for event libs, the second call finishes the teardown
@@ -210,11 +234,9 @@ void HostServer::destroy_plugin() {
 void HostServer::stop_event_lib_loop() {
     stopping_.store(true);
     destroy_plugin();  // the store is flushed here, whatever the loop does next
-    if (options_.event_lib == "libev") {
-        // lws 4.1.6 leaves a libev watcher running after the context is destroyed, so
-        // ev_run never returns: with the plugin flushed and gone, end the process here.
-        // std::exit (not _exit) so static cleanups run, e.g. the demo's temp friends file.
-        std::exit(0);
+    if (ev_loop_) {
+        ev_loop_->stop();  // run() returns after this turn and destroys the context
+        return;
     }
     lws_context_destroy(context_);  // stops libuv's loop; lws_service returns
 }
@@ -409,20 +431,30 @@ int HostServer::on_ws_writeable(Connection& conn) {
                          sizeof kReason - 1);
         return -1;
     }
+    if (!conn.queue.empty()) return write_queued(conn);
+    if (conn.close_code) {
+        std::string reason = conn.close_reason.substr(0, 120);  // a close frame holds 123
+        lws_close_reason(conn.wsi, static_cast<lws_close_status>(conn.close_code),
+                         reinterpret_cast<unsigned char*>(reason.data()), reason.size());
+        return -1;
+    }
+    return 0;
+}
+
+// One write with what the connection is owed; asks for a writable callback if more is left
+// (past the batch bounds) or a close is due. -1 when the socket failed.
+int HostServer::write_queued(Connection& conn) {
     if (conn.queue.queued_frames() == 1) {
         // One frame: lws frames it in the frame's own headroom, no copy.
         const SharedFrame frame = conn.queue.front();  // keeps the bytes alive over the write
         conn.queue.pop();
         if (lws_write(conn.wsi, frame.payload(), frame.size(), LWS_WRITE_TEXT) < 0) return -1;
-        if (conn.close_code) lws_callback_on_writable(conn.wsi);
-        return 0;
-    }
-    if (!conn.queue.empty()) {
+    } else {
         // Several frames (a fan-out burst, or a backlog while the socket was full): frame them
         // ourselves back to back and hand them over in one write, one send() instead of one
-        // per frame and loop turn. LWS_WRITE_RAW (= LWS_WRITE_HTTP) on a ws wsi goes straight
-        // to lws_issue_raw in lws 4.1.6: no header added, and a partial send is kept in lws'
-        // own output buffer and finished before the next WRITEABLE. No extensions are
+        // per frame. LWS_WRITE_RAW (= LWS_WRITE_HTTP) on a ws wsi goes straight to
+        // lws_issue_raw in lws 4.1.6: no header added, and a partial send is kept in lws' own
+        // output buffer and finished before anything else is written. No extensions are
         // negotiated (no permessage-deflate), so our frames are exactly what goes on the wire.
         batch_.clear();
         while (!conn.queue.empty()) {
@@ -431,16 +463,47 @@ int HostServer::on_ws_writeable(Connection& conn) {
             conn.queue.pop();
         }
         if (lws_write(conn.wsi, batch_.data(), batch_.size(), LWS_WRITE_RAW) < 0) return -1;
-        if (!conn.queue.empty() || conn.close_code) lws_callback_on_writable(conn.wsi);
-        return 0;
     }
-    if (conn.close_code) {
-        std::string reason = conn.close_reason.substr(0, 120);  // a close frame holds 123
-        lws_close_reason(conn.wsi, static_cast<lws_close_status>(conn.close_code),
-                         reinterpret_cast<unsigned char*>(reason.data()), reason.size());
-        return -1;
-    }
+    if (!conn.queue.empty() || conn.close_code) lws_callback_on_writable(conn.wsi);
     return 0;
+}
+
+void HostServer::request_write(Connection& conn) {
+    if (!flush_at_turn_end_) {
+        lws_callback_on_writable(conn.wsi);
+        return;
+    }
+    if (conn.flush_pending) return;
+    conn.flush_pending = true;
+    pending_flush_.push_back(conn.id);
+}
+
+// End of a loop turn: every connection owed frames gets them in one write, straight away.
+// The socket is almost always writable, so this skips what the writable callback costs per
+// frame (POLLOUT on, a wake-up, POLLOUT off: two epoll_ctl calls and a loop pass), and frames
+// owed to one connection from several messages of the turn share one send(). lws_write
+// outside the writable callback is safe here: it is the loop thread, between callbacks, and a
+// partial send stays in lws' buffer, which lws finishes before anything else.
+void HostServer::flush_pending_writes() {
+    for (size_t i = 0; i < pending_flush_.size(); ++i) {
+        const auto it = connections_.find(pending_flush_[i]);
+        if (it == connections_.end()) continue;  // closed during the turn
+        Connection& conn = *it->second;
+        conn.flush_pending = false;
+        if (conn.queue.empty()) continue;
+        if (conn.close_now || conn.close_code || lws_partial_buffered(conn.wsi)) {
+            // Closing, or the socket is full: the writable callback takes it from here.
+            lws_callback_on_writable(conn.wsi);
+            continue;
+        }
+        if (write_queued(conn) < 0) {
+            // The socket failed: lws sees the error on its next event and closes it.
+            conn.queue.clear();
+            conn.close_now = true;
+            lws_callback_on_writable(conn.wsi);
+        }
+    }
+    pending_flush_.clear();
 }
 
 void HostServer::on_ws_closed(SessionSlot* slot) {
@@ -456,7 +519,7 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
 
 bool HostServer::enqueue(Connection& conn, const SharedFrame& frame) {
     if (conn.queue.push(frame, options_.bounds)) {
-        lws_callback_on_writable(conn.wsi);
+        request_write(conn);
         return true;
     }
     // A slow reader: drop its backlog and cut it off with 1008. If its socket never becomes
