@@ -20,11 +20,14 @@
 //                        a reader past it is closed with 1008.
 //   host.max_queue_frames bound of one connection's outgoing queue in frames (default 4096).
 //   host.header_tables   how many requests may have their headers parsed at once (default
-//                        2048); each table is ~5 KiB while in use, so this bounds handshake
-//                        memory. Others wait their turn (up to 60 s), but lws' waiting is
-//                        O(waiters) per handshake: with 256 a 19,500-socket reconnect storm
-//                        stalled (96 % CPU in list walks); with 2048 it completes in 10 s,
-//                        0 failures, ~3.0 KiB RSS per held connection either way.
+//                        8192); each table is ~5 KiB while in use, so this bounds handshake
+//                        memory (~40 MiB at most, only during a burst). Others wait their
+//                        turn (up to 60 s), but lws' waiting is O(waiters) per handshake: a
+//                        19,500-socket reconnect storm stalled with 256 (96 % CPU in list
+//                        walks) and again with 2048 once the host answered faster (the
+//                        19,500 disconnects leave ~3,000 handshakes queued behind them);
+//                        with 8192 it completes in 10 s, 0 failures, RSS per held
+//                        connection unchanged.
 //   host.token_ttl_s     default lifetime of tokens minted by `presence-host token` (86400).
 //   host.event_lib       libev (default), poll or libuv. libev/libuv are epoll-based and need
 //                        the libwebsockets-evlib-ev / -uv packages; when the key is not set

@@ -73,12 +73,13 @@ struct HostOptions {
     // True when event_lib is the default rather than the operator's choice: if the evlib
     // plugin cannot be loaded, start() falls back to poll instead of refusing to start.
     bool event_lib_fallback = false;
-    // 2048, not fewer: lws 4.1 keeps waiters for a table in a list it walks on every attach
+    // 8192, not fewer: lws 4.1 keeps waiters for a table in a list it walks on every attach
     // and detach, and each waiter's timeout in one sorted timer list (another walk per
-    // insert). With 256 tables a 19,500-socket reconnect storm piled up thousands of waiters
-    // and spent 96 % of the CPU in those walks (perf: lws_dll2_add_sorted); with 2048 the same
-    // storm completes in 10 s with 0 failures and no change in RSS per held connection.
-    size_t header_tables = 2048;
+    // insert). A 19,500-socket reconnect storm queues ~3,000 handshakes behind the 19,500
+    // disconnects; with 256 or 2048 tables the waiters piled up and the host spent 90+ % of
+    // its CPU in those walks (perf: lws_dll2_add_sorted), thousands of sockets were reset.
+    // Tables are freed when a handshake ends, so held connections cost the same either way.
+    size_t header_tables = 8192;
 };
 
 class HostServer {

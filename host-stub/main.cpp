@@ -198,7 +198,7 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
     if (parse_size(config.get_or("presence.max_message_bytes", "65536"), max_message)) {
         options.max_message_bytes = max_message;
     }
-    if (!parse_size(config.get_or("host.header_tables", "2048"), options.header_tables) ||
+    if (!parse_size(config.get_or("host.header_tables", "8192"), options.header_tables) ||
         options.header_tables == 0 || options.header_tables > 65535) {
         error = "host.header_tables must be 1..65535";
         return false;

@@ -127,7 +127,7 @@ bool HostServer::start(std::string& error) {
     // Header tables (~5 KiB each) are needed only while a request's headers are parsed. A
     // pool bounds that memory however many sockets connect at once; connections past it wait
     // their turn for a table instead of each holding one. This is what keeps a held WebSocket
-    // at a few hundred bytes of host memory. Why the default is 2048: see HostOptions.
+    // at a few hundred bytes of host memory. Why the default is 8192: see HostOptions.
     info.max_http_header_pool = static_cast<unsigned short>(options_.header_tables);
     if (options_.event_lib == "libev") {
         // Our loop, not lws' own: lws then installs no SIGINT watcher (our sigaction handler
