@@ -2,10 +2,13 @@
 // per frame, and the same frames 64 per writev(). The server cannot deliver a frame for less
 // CPU than the kernel charges for this, so fan-out cost is reported against it.
 //
-// write_floor [--frames N] [--size BYTES] [--batch K]
+// write_floor [--frames N] [--size BYTES] [--batch K] [--pin]
+// --pin: writer on CPU 0, reader on CPU 1, as presence_load --pin places server and tool.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -58,7 +61,14 @@ struct Result {
     double wall_ns_per_frame;
 };
 
-Result run(std::size_t frames, std::size_t size, std::size_t batch) {
+void pin_to(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+Result run(std::size_t frames, std::size_t size, std::size_t batch, bool pin) {
     int fds[2];
     if (!tcp_pair(fds)) {
         std::perror("tcp pair");
@@ -66,6 +76,7 @@ Result run(std::size_t frames, std::size_t size, std::size_t batch) {
     }
     std::atomic<bool> done{false};
     std::thread reader([&] {
+        if (pin) pin_to(1);
         std::vector<char> buf(1 << 16);
         while (read(fds[1], buf.data(), buf.size()) > 0) {
         }
@@ -99,8 +110,15 @@ Result run(std::size_t frames, std::size_t size, std::size_t batch) {
 
 int main(int argc, char** argv) {
     std::size_t frames = 1'000'000, size = 100, batch = 64;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    bool pin = false;
+    for (int i = 1; i < argc; i += 2) {
         std::string a = argv[i];
+        if (a == "--pin") {
+            pin = true;
+            --i;
+            continue;
+        }
+        if (i + 1 >= argc) break;
         if (a == "--frames")
             frames = std::strtoull(argv[i + 1], nullptr, 10);
         else if (a == "--size")
@@ -109,9 +127,11 @@ int main(int argc, char** argv) {
             batch = std::strtoull(argv[i + 1], nullptr, 10);
     }
     if (batch == 0 || batch > 1024 || size == 0) return 2;
-    Result one = run(frames, size, 1);
-    Result many = run(frames, size, batch);
-    std::printf("write_floor: %zu frames of %zu bytes on loopback TCP\n", frames, size);
+    if (pin) pin_to(0);
+    Result one = run(frames, size, 1, pin);
+    Result many = run(frames, size, batch, pin);
+    std::printf("write_floor: %zu frames of %zu bytes on loopback TCP%s\n", frames, size,
+                pin ? ", writer on CPU 0, reader on CPU 1" : "");
     std::printf("  write() per frame      %8.0f ns CPU (sender thread), %8.0f ns wall\n",
                 one.cpu_ns_per_frame, one.wall_ns_per_frame);
     std::printf("  writev() of %-4zu       %8.0f ns CPU per frame, %8.0f ns wall per frame\n",

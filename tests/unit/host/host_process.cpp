@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>  // struct tcp_info with tcpi_data_segs_in (glibc's lacks it)
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -203,7 +203,10 @@ int WsClient::connect(int port, const std::string& path, const std::string& sour
     return status_of(response);
 }
 
-bool WsClient::send_text(const std::string& text, bool fin, bool continuation) {
+namespace {
+
+// One masked client frame (RFC 6455 5.2): text, or a continuation.
+std::string masked_frame(const std::string& text, bool fin, bool continuation) {
     std::string frame;
     frame += static_cast<char>((fin ? 0x80 : 0) | (continuation ? 0x0 : 0x1));
     const size_t n = text.size();
@@ -221,7 +224,26 @@ bool WsClient::send_text(const std::string& text, bool fin, bool continuation) {
     const char mask[4] = {0x12, 0x34, 0x56, 0x78};
     frame.append(mask, 4);
     for (size_t i = 0; i < n; ++i) frame += static_cast<char>(text[i] ^ mask[i % 4]);
-    return send_all(fd_, frame);
+    return frame;
+}
+
+}  // namespace
+
+bool WsClient::send_text(const std::string& text, bool fin, bool continuation) {
+    return send_all(fd_, masked_frame(text, fin, continuation));
+}
+
+bool WsClient::send_texts_in_one_write(const std::vector<std::string>& texts) {
+    std::string bytes;
+    for (const std::string& text : texts) bytes += masked_frame(text, true, false);
+    return send_all(fd_, bytes);
+}
+
+long WsClient::data_segments_received() const {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+    return static_cast<long>(info.tcpi_data_segs_in);
 }
 
 bool WsClient::read_exact(char* out, size_t n, int timeout_ms) {

@@ -56,6 +56,10 @@ class WsClient {
     // Returns the HTTP status of the handshake (101 on success).
     int connect(int port, const std::string& path, const std::string& source_ip = "127.0.0.1");
     bool send_text(const std::string& text, bool fin = true, bool continuation = false);
+    // Several whole text frames handed to the kernel in one send().
+    bool send_texts_in_one_write(const std::vector<std::string>& texts);
+    // TCP segments with payload this socket has received so far (TCP_INFO), -1 on error.
+    long data_segments_received() const;
     // Next frame: opcode (1 text, 8 close, -1 timeout/EOF) and payload.
     int read_frame(std::string& payload, int timeout_ms = 3000);
     // Reads frames until one containing `needle` (true) or a timeout / close (false).

@@ -388,3 +388,29 @@ TEST(EventLibHosts, LibevAndLibuvHostsServeAndStopCleanlyOnSigterm) {
         CHECK_EQUAL(0, host.stop());
     }
 }
+
+TEST_GROUP(TurnEndFlush){};
+
+// Frames owed to one connection within one loop turn leave in one write (issue 4): three
+// heartbeats in one TCP segment are read in one turn, and their three acks arrive in ONE data
+// segment, with each loop: libev and poll write at the end of the turn, libuv from the
+// writable callback the turn asked for.
+TEST(TurnEndFlush, AnswersToMessagesOfOneTurnLeaveInOneWrite) {
+    for (const char* lib : {"libev", "poll", "libuv"}) {
+        HostProcess host(base_config() + "host.event_lib = " + lib + "\n");
+        CHECK_TRUE_TEXT(host.started(), lib);
+        WsClient client;
+        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+        CHECK_TRUE(client.wait_for("presence_snapshot"));
+        std::string payload;
+        while (client.read_frame(payload, 200) > 0) {
+        }  // whatever else the connect produced
+        const long before = client.data_segments_received();
+        CHECK_TRUE(before > 0);
+        const std::string heartbeat = R"({"type":"presence_heartbeat","idle":false})";
+        CHECK_TRUE(client.send_texts_in_one_write({heartbeat, heartbeat, heartbeat}));
+        for (int i = 0; i < 3; ++i) CHECK_TRUE_TEXT(client.wait_for("presence_heartbeat_ack"), lib);
+        CHECK_EQUAL_TEXT(before + 1, client.data_segments_received(), lib);
+        CHECK_EQUAL(0, host.stop());
+    }
+}
