@@ -188,7 +188,10 @@ TEST(MariaDbHost, ChosenStateSurvivesAHostRestart) {
         }
         STRCMP_EQUAL("invisible", self["status"].str().c_str());
     }
-    LONGS_EQUAL(0, host.stop());  // clean stop: the store is flushed
+    {
+        const int status = host.stop();  // clean stop: the store is flushed
+        LONGS_EQUAL_TEXT(0, status, host.output().c_str());
+    }
     STRCMP_EQUAL("4", g_e2e_server
                           ->column(db,
                                    "SELECT status FROM user_presence WHERE user_id = "
