@@ -233,6 +233,60 @@ TEST(HostProcess, BurstOfFramesArrivesWholeAndInOrder) {
     CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
 }
 
+// A reader that pauses: 48,000 frames (~8 MB) are owed to alice while she reads nothing, more
+// than the two socket buffers hold (the host's send buffer grows to ~4 MB here), so writes are
+// partial, lws keeps the rest, later
+// frames wait in the queue (the end-of-turn write leaves a full socket to the writable
+// callback) and the writable callback carries on. When she reads again every frame is there,
+// whole and in order (bob's status alternates with each op), and the stream stays in step.
+TEST(HostProcess, PausedReaderGetsEveryFrameInOrderOnceItReads) {
+    HostProcess big(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
+                    "\nhost.admin_token = admin-token\nhost.max_queue_frames = 65536\n"
+                    "host.max_queue_bytes = 33554432\n"
+                    "host.log_level = warn\n");
+    CHECK_TRUE(big.started());
+    host_test::http_request(big.port(), "POST", "/admin/friendships", "admin-token",
+                            friendship_body("add", "alice", "bob"));
+    WsClient alice, bob;
+    CHECK_EQUAL(101, alice.connect(big.port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(alice.wait_for("presence_snapshot"));
+    CHECK_EQUAL(101, bob.connect(big.port(), "/ws?token=" + token_for("bob")));
+    CHECK_TRUE(bob.wait_for("presence_snapshot"));
+    // The longest message makes bob's frames big (~250 bytes while he is visible).
+    CHECK_TRUE(bob.send_text(R"({"type":"presence_update","status":"online","message":")" +
+                             std::string(128, 'm') + "\"}"));
+    CHECK_TRUE(alice.wait_for("mmmm"));
+    // remove, add, remove, ...: alice sees bob offline, online, offline, ... Four requests, so
+    // later frames are queued while the earlier ones still fill alice's socket.
+    constexpr int kRequests = 6, kOpsEach = 8000;
+    for (int r = 0; r < kRequests; ++r) {
+        std::string ops = "{\"ops\":[";
+        for (int i = 0; i < kOpsEach; ++i) {
+            ops += std::string(i ? "," : "") +
+                   friendship_body(i % 2 ? "add" : "remove", "alice", "bob");
+        }
+        ops += "]}";
+        CHECK_EQUAL(200, host_test::http_request(big.port(), "POST", "/admin/friendships",
+                                                 "admin-token", ops)
+                             .status);
+        usleep(250 * 1000);  // alice reads nothing meanwhile
+    }
+    std::string payload;
+    int about_bob = 0;
+    int opcode = 0;
+    while ((opcode = alice.read_frame(payload, 1000)) == 1) {
+        if (payload.find("\"bob\"") == std::string::npos) continue;
+        const bool online = payload.find("\"status\":\"online\"") != std::string::npos;
+        CHECK_EQUAL_TEXT(about_bob % 2 == 1, online, payload.c_str());  // order kept
+        ++about_bob;
+    }
+    CHECK_EQUAL(-1, opcode);  // a quiet socket, not a close
+    CHECK_EQUAL(kRequests * kOpsEach, about_bob);
+    CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
+    CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
+    CHECK_EQUAL(0, big.stop());
+}
+
 TEST(HostProcess, SigtermStopsCleanlyWithExitZero) {
     WsClient client;
     CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));
