@@ -15,6 +15,7 @@
 #include "abi/presence_plugin.h"
 #include "config_file.hpp"
 #include "frame_batch.hpp"
+#include "listen_socket.hpp"
 #include "outbound_queue.hpp"
 #include "owned_ev_loop.hpp"
 
@@ -127,6 +128,7 @@ class HostServer {
     int write_queued(Connection& conn);
     void request_write(Connection& conn);
     void flush_pending_writes();
+    void on_listen_ready();
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
     void destroy_plugin();
@@ -165,6 +167,10 @@ class HostServer {
     bool flush_at_turn_end_ = false;
     // Connections with frames queued this turn, in the order they were first owed one.
     std::vector<uint64_t> pending_flush_;
+    // libev: the host's own listening socket (lws' vhost then has none), see on_listen_ready.
+    ListenSocket listener_;
+    bool own_listener_ = false;
+    int closes_since_accept_check_ = 0;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
     uint64_t next_conn_id_ = 1;

@@ -1,6 +1,7 @@
 #include "owned_ev_loop.hpp"
 
 #include <ev.h>
+#include <poll.h>
 
 namespace presence_host {
 
@@ -10,6 +11,12 @@ struct OwnedEvLoop::Impl {
     ev_prepare turn_end{};
     Callback fn = nullptr;
     void* context = nullptr;
+    ev_io reader{};
+    Callback reader_fn = nullptr;
+    void* reader_context = nullptr;
+    ev_timer later{};
+    Callback later_fn = nullptr;
+    void* later_context = nullptr;
 };
 
 OwnedEvLoop::OwnedEvLoop() : impl_(std::make_unique<Impl>()) {
@@ -25,6 +32,8 @@ OwnedEvLoop::~OwnedEvLoop() {
         ev_ref(impl_->loop);  // pairs with the ev_unref in on_turn_end (libev's rule)
         ev_prepare_stop(impl_->loop, &impl_->turn_end);
     }
+    if (ev_is_active(&impl_->reader)) ev_io_stop(impl_->loop, &impl_->reader);
+    if (ev_is_active(&impl_->later)) ev_timer_stop(impl_->loop, &impl_->later);
     ev_loop_destroy(impl_->loop);
 }
 
@@ -48,6 +57,52 @@ void OwnedEvLoop::on_turn_end(Callback fn, void* context) {
     ev_prepare_start(impl_->loop, &impl_->turn_end);
     // The watcher alone must not keep ev_run alive once lws has stopped its own watchers.
     ev_unref(impl_->loop);
+}
+
+void OwnedEvLoop::watch_readable(int fd, Callback fn, void* context) {
+    if (ev_is_active(&impl_->reader)) ev_io_stop(impl_->loop, &impl_->reader);
+    impl_->reader_fn = fn;
+    impl_->reader_context = context;
+    ev_io_init(
+        &impl_->reader,
+        [](struct ev_loop*, ev_io* watcher, int) {
+            const Impl& impl = *static_cast<const Impl*>(watcher->data);
+            if (impl.reader_fn) impl.reader_fn(impl.reader_context);
+        },
+        fd, EV_READ);
+    impl_->reader.data = impl_.get();
+    // Above lws' watchers (priority 0): new connections are taken before the turn's other work.
+    ev_set_priority(&impl_->reader, EV_MAXPRI);
+    ev_io_start(impl_->loop, &impl_->reader);
+}
+
+void OwnedEvLoop::pause_reading() {
+    if (ev_is_active(&impl_->reader)) ev_io_stop(impl_->loop, &impl_->reader);
+}
+
+void OwnedEvLoop::resume_reading() {
+    if (impl_->reader_fn && !ev_is_active(&impl_->reader)) ev_io_start(impl_->loop, &impl_->reader);
+}
+
+void OwnedEvLoop::run_reader_next_if_ready() {
+    if (!ev_is_active(&impl_->reader) || ev_is_pending(&impl_->reader)) return;
+    pollfd ready{impl_->reader.fd, POLLIN, 0};
+    if (poll(&ready, 1, 0) == 1) ev_feed_event(impl_->loop, &impl_->reader, EV_READ);
+}
+
+void OwnedEvLoop::call_later(double seconds, Callback fn, void* context) {
+    if (ev_is_active(&impl_->later)) ev_timer_stop(impl_->loop, &impl_->later);
+    impl_->later_fn = fn;
+    impl_->later_context = context;
+    ev_timer_init(
+        &impl_->later,
+        [](struct ev_loop*, ev_timer* watcher, int) {
+            const Impl& impl = *static_cast<const Impl*>(watcher->data);
+            if (impl.later_fn) impl.later_fn(impl.later_context);
+        },
+        seconds, 0.);
+    impl_->later.data = impl_.get();
+    ev_timer_start(impl_->loop, &impl_->later);
 }
 
 void OwnedEvLoop::run() {

@@ -29,6 +29,17 @@ class OwnedEvLoop {
     void** foreign_loops();
     // `fn(context)` runs at the end of every loop turn, on the loop thread.
     void on_turn_end(Callback fn, void* context);
+    // `fn(context)` runs in every turn in which `fd` is readable (one descriptor; the host's
+    // listening socket), before the turn's other callbacks.
+    void watch_readable(int fd, Callback fn, void* context);
+    void pause_reading();
+    void resume_reading();
+    // From inside a long turn (a callback of another watcher): if the watched descriptor is
+    // readable now, its callback runs right after the current callback returns instead of
+    // after the rest of the turn (libev restarts the pending list at the highest priority).
+    void run_reader_next_if_ready();
+    // `fn(context)` once, `seconds` from now (one pending call at a time; a new one replaces it).
+    void call_later(double seconds, Callback fn, void* context);
     // Runs the loop until stop(). Loop thread.
     void run();
     // Makes run() return after the current turn. Loop thread (a callback) only.

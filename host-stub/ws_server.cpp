@@ -4,11 +4,15 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "host_server.hpp"
@@ -172,6 +176,17 @@ bool HostServer::start(std::string& error) {
     lws_context_creation_info vinfo;
     std::memset(&vinfo, 0, sizeof vinfo);
     vinfo.port = options_.listen_port;
+    if (ev_loop_) {
+        // libev: the host listens and hands connections to lws itself (on_listen_ready).
+        ListenAddress where{options_.listen_host, options_.listen_port, options_.listen_ipv6};
+        if (!listener_.open(where, error)) {
+            error = "cannot listen on " + options_.listen_host + ":" +
+                    std::to_string(options_.listen_port) + ": " + error;
+            return false;
+        }
+        own_listener_ = true;
+        vinfo.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    }
     vinfo.iface = options_.listen_host.empty() ? nullptr : options_.listen_host.c_str();
     vinfo.protocols = kProtocols;
     vinfo.vhost_name = "presence";
@@ -196,7 +211,12 @@ bool HostServer::start(std::string& error) {
         return false;
     }
 
-    const int port = lws_get_vhost_listen_port(vhost_);
+    if (own_listener_) {
+        ev_loop_->watch_readable(
+            listener_.fd(),
+            [](void* server) { static_cast<HostServer*>(server)->on_listen_ready(); }, this);
+    }
+    const int port = own_listener_ ? listener_.port() : lws_get_vhost_listen_port(vhost_);
     const std::string shown =
         options_.listen_ipv6 ? "[" + options_.listen_host + "]" : options_.listen_host;
     std::printf("listening on http://%s:%d\n", shown.c_str(), port);
@@ -221,6 +241,65 @@ int HostServer::run() {
     return 0;
 }
 
+// New connections, taken by the host (libev) instead of lws' own listener. Why:
+// - lws 4.1 accepts everything queued on its listening socket at once and gives each new
+//   connection a timeout in one sorted list, walked from the head on every insert, so a
+//   backlog of k connections costs O(k^2) until their handshakes end. After the 19,500
+//   disconnects of a reconnect storm ~3,000 connections are queued; accepted at once, the
+//   walks outgrew the arrivals and the host spiralled (perf: 90 % in lws_dll2_add_sorted,
+//   snapshots 13-16 s late, one storm in three).
+// - The upgrade request of a queued connection is usually already in its socket. Read here
+//   and handed over with the socket, lws runs the handshake right away, inside this callback
+//   (our watcher runs before lws' own, EV_MAXPRI), and the snapshot leaves before this turn's
+//   other events: a reconnect no longer waits behind thousands of queued disconnects.
+// A connection with nothing to read yet is adopted the plain way, at most kBareAdoptions per
+// turn (those are the ones that wait in lws' timer list). Out of descriptors: no accept for
+// 100 ms, rather than a hot loop.
+void HostServer::on_listen_ready() {
+    constexpr int kAcceptsPerTurn = 1024;
+    constexpr int kBareAdoptions = 128;
+    int bare = 0;
+    for (int i = 0; i < kAcceptsPerTurn && bare < kBareAdoptions; ++i) {
+        const int fd = accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                log(PRESENCE_LOG_WARN, "out of descriptors: not accepting for 100 ms");
+                ev_loop_->pause_reading();
+                ev_loop_->call_later(
+                    0.1, [](void* loop) { static_cast<OwnedEvLoop*>(loop)->resume_reading(); },
+                    ev_loop_.get());
+            }
+            break;  // EAGAIN: nothing more queued
+        }
+        // A whole GET header block already in the socket (an upgrade, or a plain GET) goes to
+        // lws with the socket and is served at once. Anything else (a body, headers still on
+        // their way, more than lws' 2048-byte header buffer) lws reads from the socket itself:
+        // with a body in the handed-over bytes lws 4.1 answered 400.
+        char first[2048];
+        const ssize_t seen = recv(fd, first, sizeof first, MSG_PEEK);
+        if (seen == 0 || (seen < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            ::close(fd);  // gone before it said anything
+            continue;
+        }
+        const std::string_view head(first, seen > 0 ? static_cast<size_t>(seen) : 0);
+        const size_t end = head.find("\r\n\r\n");
+        if (head.starts_with("GET ") && end != std::string_view::npos && end + 4 == head.size()) {
+            const ssize_t got = recv(fd, first, end + 4, 0);  // what was peeked, exactly
+            if (got == static_cast<ssize_t>(end + 4)) {
+                // On failure (e.g. lws at its descriptor limit) lws closes the socket.
+                lws_adopt_socket_vhost_readbuf(vhost_, fd, first, end + 4);
+                continue;
+            }
+            ::close(fd);
+            continue;
+        }
+        lws_adopt_socket_vhost(vhost_, fd);
+        ++bare;
+    }
+    flush_pending_writes();  // the snapshots of the handshakes above, now
+}
+
 void HostServer::destroy_plugin() {
     if (!plugin_) return;
     log(PRESENCE_LOG_INFO, "stopping: flushing the plugin");
@@ -235,7 +314,8 @@ void HostServer::stop_event_lib_loop() {
     stopping_.store(true);
     destroy_plugin();  // the store is flushed here, whatever the loop does next
     if (ev_loop_) {
-        ev_loop_->stop();  // run() returns after this turn and destroys the context
+        ev_loop_->pause_reading();  // no new connections while stopping
+        ev_loop_->stop();           // run() returns after this turn and destroys the context
         return;
     }
     lws_context_destroy(context_);  // stops libuv's loop; lws_service returns
@@ -507,6 +587,14 @@ void HostServer::flush_pending_writes() {
 }
 
 void HostServer::on_ws_closed(SessionSlot* slot) {
+    // Thousands of disconnects at once (a reconnect storm) arrive in one loop turn and take
+    // ~80 us each in lws (mostly its _DEBUG scan of the descriptor table on every close).
+    // Every 32 of them, let waiting new connections in first (on_listen_ready), so a
+    // reconnect does not wait for the whole burst.
+    if (own_listener_ && ++closes_since_accept_check_ >= 32) {
+        closes_since_accept_check_ = 0;
+        ev_loop_->run_reader_next_if_ready();
+    }
     if (!slot || !slot->connection) return;
     Connection* conn = slot->connection;
     slot->connection = nullptr;

@@ -72,6 +72,10 @@ void print_table(const LoadReport& r) {
                     static_cast<unsigned long long>(r.storm_snapshots), r.storm_s,
                     static_cast<unsigned long long>(r.storm_failures));
         print_hist("storm snapshot", r.storm_snapshot);
+        for (std::size_t i = 0; i < r.storm_by_second.size(); ++i) {
+            const std::string name = "  started in second " + std::to_string(i);
+            if (r.storm_by_second[i].count()) print_hist(name.c_str(), r.storm_by_second[i]);
+        }
     }
     std::printf("  errors                 unexpected closes %llu",
                 static_cast<unsigned long long>(r.unexpected_closes));
@@ -113,6 +117,10 @@ std::string to_json(const LoadReport& r) {
       << ",\"storm_snapshots\":" << r.storm_snapshots << ",\"storm_failures\":" << r.storm_failures
       << ",\"storm_s\":" << r.storm_s << ",";
     json_hist(o, "storm_snapshot", r.storm_snapshot);
+    o << ",\"storm_p99_ms_by_second\":[";
+    for (std::size_t i = 0; i < r.storm_by_second.size(); ++i)
+        o << (i ? "," : "") << ms(r.storm_by_second[i].quantile(0.99));
+    o << "]";
     o << ",\"unexpected_closes\":" << r.unexpected_closes << ",\"error_codes\":{";
     bool first = true;
     for (const auto& [code, n] : r.error_codes) {

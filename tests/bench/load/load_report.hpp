@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "latency_histogram.hpp"
 
@@ -42,6 +43,9 @@ struct LoadReport {
     std::uint64_t storm_snapshots = 0, storm_failures = 0;
     double storm_s = 0;
     LatencyHistogram storm_snapshot;
+    // The same, split by the second of the storm the reconnect was attempted in: shows whether
+    // a tail belongs to the first reconnects (queued behind the disconnects) or to all of them.
+    std::vector<LatencyHistogram> storm_by_second;
 
     // Errors.
     std::uint64_t unexpected_closes = 0;

@@ -260,9 +260,12 @@ class LoadRun {
     // of users whose snapshot arrived.
     // `spread_s` > 0 paces the attempts evenly over that many seconds (a storm "within 10 s").
     std::uint64_t connect_all(std::uint32_t window, double spread_s, pb::LatencyHistogram* hist,
-                              std::uint64_t* failures, double* seconds) {
+                              std::uint64_t* failures, double* seconds,
+                              std::vector<pb::LatencyHistogram>* by_second = nullptr) {
         snapshot_hist_ = hist;
+        by_second_ = by_second;
         std::uint64_t start = pb::monotonic_ns();
+        connect_all_start_ns_ = start;
         std::uint64_t deadline =
             std::min(run_deadline_, start + static_cast<std::uint64_t>(o_.connect_timeout_s * 1e9));
         std::uint32_t next = 0;
@@ -293,6 +296,7 @@ class LoadRun {
         *seconds = static_cast<double>(pb::monotonic_ns() - start) / 1e9;
         *failures = connect_failures_ - fail0 + (o_.users - finished_);
         snapshot_hist_ = nullptr;
+        by_second_ = nullptr;
         return snapshots_;
     }
 
@@ -450,9 +454,15 @@ class LoadRun {
                 u.snapshot = true;
                 ++snapshots_;
                 ++finished_;
-                if (snapshot_hist_)
-                    snapshot_hist_->record(
-                        static_cast<std::int64_t>(pb::monotonic_ns() - u.connect_start_ns));
+                const auto took =
+                    static_cast<std::int64_t>(pb::monotonic_ns() - u.connect_start_ns);
+                if (snapshot_hist_) snapshot_hist_->record(took);
+                if (by_second_) {
+                    const std::size_t second =
+                        (u.connect_start_ns - connect_all_start_ns_) / 1'000'000'000u;
+                    if (by_second_->size() <= second) by_second_->resize(second + 1);
+                    (*by_second_)[second].record(took);
+                }
             }
         } else if (*type == "presence_heartbeat_ack") {
             ++r_.heartbeat_acks;
@@ -490,6 +500,8 @@ class LoadRun {
     std::vector<std::string> paths_, bearers_;
     std::uint64_t run_deadline_ = 0;
     pb::LatencyHistogram* snapshot_hist_ = nullptr;
+    std::vector<pb::LatencyHistogram>* by_second_ = nullptr;  // storm only
+    std::uint64_t connect_all_start_ns_ = 0;
     std::uint64_t snapshots_ = 0, finished_ = 0, connect_failures_ = 0;
     std::vector<std::uint32_t> order_;
     std::uint64_t change_cursor_ = 0, status_cycle_ = 0;
@@ -668,7 +680,7 @@ int main(int argc, char** argv) {
         run.drop_all();
         r.storm_snapshots =
             run.connect_all(std::max<std::uint32_t>(o.connect_window, o.users), o.storm_spread_s,
-                            &r.storm_snapshot, &r.storm_failures, &r.storm_s);
+                            &r.storm_snapshot, &r.storm_failures, &r.storm_s, &r.storm_by_second);
         run.note_peak(run.server_sample());
     }
 

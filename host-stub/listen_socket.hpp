@@ -1,0 +1,29 @@
+// The host's own listening socket (libev loop): the host accepts and hands each connection to
+// libwebsockets (lws_adopt_socket_vhost) at a pace it chooses; see HostServer::on_listen_ready
+// for why. Non-blocking, close-on-exec, SO_REUSEADDR, backlog SOMAXCONN.
+#pragma once
+
+#include <string>
+
+#include "listen_address.hpp"
+
+namespace presence_host {
+
+class ListenSocket {
+  public:
+    ListenSocket() = default;
+    ~ListenSocket();
+    ListenSocket(const ListenSocket&) = delete;
+    ListenSocket& operator=(const ListenSocket&) = delete;
+
+    // Binds and listens; false with a reason. Port 0 takes a free port (see port()).
+    bool open(const ListenAddress& where, std::string& error);
+    int fd() const { return fd_; }
+    int port() const { return port_; }  // the real one
+
+  private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
+}  // namespace presence_host
