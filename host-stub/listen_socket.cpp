@@ -36,7 +36,7 @@ bool ListenSocket::open(const ListenAddress& where, std::string& error) {
     const int saved = errno;
     freeaddrinfo(found);
     if (!ok) {
-        error = std::string("cannot listen: ") + std::strerror(saved);
+        error = std::strerror(saved);
         if (fd >= 0) ::close(fd);
         return false;
     }
