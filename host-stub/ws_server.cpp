@@ -2,6 +2,8 @@
 // callback (HTTP and /ws share the port), the WebSocket half of it, and the tick timer.
 // The HTTP half lives in http_routes.cpp.
 #include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -272,6 +274,10 @@ void HostServer::on_listen_ready() {
             }
             break;  // EAGAIN: nothing more queued
         }
+        // No Nagle delay on small frames, as lws' own listener sets it (not left to adoption):
+        // otherwise a frame could wait ~40 ms for the peer's delayed ACK.
+        const int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         // A whole GET header block already in the socket (an upgrade, or a plain GET) goes to
         // lws with the socket and is served at once. Anything else (a body, headers still on
         // their way, more than lws' 2048-byte header buffer) lws reads from the socket itself:
