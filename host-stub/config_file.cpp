@@ -7,11 +7,10 @@
 namespace presence_host {
 namespace {
 
-constexpr std::array<std::string_view, 11> kHostKeys = {
-    "host.header_tables",    "host.listen",      "host.plugin",
-    "host.auth_secret",      "host.admin_token", "host.max_queue_bytes",
-    "host.max_queue_frames", "host.token_ttl_s", "host.event_lib",
-    "host.log_level",        "host.demo"};
+constexpr std::array<std::string_view, 12> kHostKeys = {
+    "host.header_tables", "host.write_interval_ms", "host.listen",          "host.plugin",
+    "host.auth_secret",   "host.admin_token",       "host.max_queue_bytes", "host.max_queue_frames",
+    "host.token_ttl_s",   "host.event_lib",         "host.log_level",       "host.demo"};
 
 std::string_view trim(std::string_view s) {
     const char* blanks = " \t\r\n";

@@ -29,6 +29,9 @@
 //                        with 8192 it completes in 10 s, 0 failures, RSS per held
 //                        connection unchanged.
 //   host.token_ttl_s     default lifetime of tokens minted by `presence-host token` (86400).
+//   host.write_interval_ms (libev) a connection written less than this long ago (default 10)
+//                        waits until it has passed, its frames gathering into one write; 0
+//                        writes every loop turn. A frame to an idle connection is not held.
 //   host.event_lib       libev (default), poll or libuv. libev/libuv are epoll-based and need
 //                        the libwebsockets-evlib-ev / -uv packages; when the key is not set
 //                        and libev cannot be loaded, the host logs it and uses poll. With

@@ -32,6 +32,7 @@ struct Connection {
     bool close_now = false;      // slow reader: close without draining
     bool oversized = false;      // current message passed max_message_bytes; drop the rest
     bool flush_pending = false;  // listed in HostServer::pending_flush_ for this loop turn
+    int64_t next_write_us = 0;   // host.write_interval_ms: not written again before this
     std::string close_reason;    // the plugin's reason, copied (it is borrowed)
 };
 
@@ -81,6 +82,11 @@ struct HostOptions {
     // its CPU in those walks (perf: lws_dll2_add_sorted), thousands of sockets were reset.
     // Tables are freed when a handshake ends, so held connections cost the same either way.
     size_t header_tables = 8192;
+    // libev only: a connection written less than this long ago waits (its frames gather)
+    // until it has passed; 0 writes every turn. 10 ms by default: at 300,000 deliveries/s
+    // to 1,000 connections it took the server from 94 % to 85 % of its core and p99 from
+    // 13-28 ms to ~12 ms (3 frames per write instead of 2.3); a lone frame is not delayed.
+    int64_t write_interval_us = 10'000;
 };
 
 class HostServer {
@@ -167,6 +173,7 @@ class HostServer {
     bool flush_at_turn_end_ = false;
     // Connections with frames queued this turn, in the order they were first owed one.
     std::vector<uint64_t> pending_flush_;
+    std::vector<uint64_t> held_back_;  // owed frames, but written too recently (write_interval)
     // libev: the host's own listening socket (lws' vhost then has none), see on_listen_ready.
     ListenSocket listener_;
     bool own_listener_ = false;

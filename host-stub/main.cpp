@@ -203,6 +203,13 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
         error = "host.header_tables must be 1..65535";
         return false;
     }
+    size_t write_interval_ms = 0;
+    if (!parse_size(config.get_or("host.write_interval_ms", "10"), write_interval_ms) ||
+        write_interval_ms > 1000) {
+        error = "host.write_interval_ms must be 0..1000";
+        return false;
+    }
+    options.write_interval_us = static_cast<int64_t>(write_interval_ms) * 1000;
     // Not set: libev, falling back to poll when the evlib plugin is not installed.
     options.event_lib_fallback = config.find("host.event_lib") == nullptr;
     options.event_lib = config.get_or("host.event_lib", "libev");

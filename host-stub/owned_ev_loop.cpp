@@ -15,6 +15,7 @@ struct OwnedEvLoop::Impl {
     Callback reader_fn = nullptr;
     void* reader_context = nullptr;
     ev_timer later{};
+    ev_timer wake{};
     Callback later_fn = nullptr;
     void* later_context = nullptr;
 };
@@ -34,6 +35,7 @@ OwnedEvLoop::~OwnedEvLoop() {
     }
     if (ev_is_active(&impl_->reader)) ev_io_stop(impl_->loop, &impl_->reader);
     if (ev_is_active(&impl_->later)) ev_timer_stop(impl_->loop, &impl_->later);
+    if (ev_is_active(&impl_->wake)) ev_timer_stop(impl_->loop, &impl_->wake);
     ev_loop_destroy(impl_->loop);
 }
 
@@ -103,6 +105,13 @@ void OwnedEvLoop::call_later(double seconds, Callback fn, void* context) {
         seconds, 0.);
     impl_->later.data = impl_.get();
     ev_timer_start(impl_->loop, &impl_->later);
+}
+
+void OwnedEvLoop::wake_after(double seconds) {
+    if (ev_is_active(&impl_->wake)) ev_timer_stop(impl_->loop, &impl_->wake);
+    ev_timer_init(
+        &impl_->wake, [](struct ev_loop*, ev_timer*, int) {}, seconds, 0.);
+    ev_timer_start(impl_->loop, &impl_->wake);
 }
 
 void OwnedEvLoop::run() {

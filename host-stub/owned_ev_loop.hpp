@@ -40,6 +40,9 @@ class OwnedEvLoop {
     void run_reader_next_if_ready();
     // `fn(context)` once, `seconds` from now (one pending call at a time; a new one replaces it).
     void call_later(double seconds, Callback fn, void* context);
+    // Makes sure a loop turn ends (and so the turn-end callback runs) within `seconds`, even if
+    // nothing else happens. An earlier pending wake-up is replaced.
+    void wake_after(double seconds);
     // Runs the loop until stop(). Loop thread.
     void run();
     // Makes run() return after the current turn. Loop thread (a callback) only.

@@ -571,12 +571,21 @@ void HostServer::request_write(Connection& conn) {
 // outside the writable callback is safe here: it is the loop thread, between callbacks, and a
 // partial send stays in lws' buffer, which lws finishes before anything else.
 void HostServer::flush_pending_writes() {
+    const int64_t interval = ev_loop_ ? options_.write_interval_us : 0;
+    const int64_t now = interval ? lws_now_usecs() : 0;
+    int64_t wake_at = 0;
     for (size_t i = 0; i < pending_flush_.size(); ++i) {
         const auto it = connections_.find(pending_flush_[i]);
         if (it == connections_.end()) continue;  // closed during the turn
         Connection& conn = *it->second;
+        if (interval && now < conn.next_write_us && !conn.close_code && !conn.close_now) {
+            held_back_.push_back(conn.id);  // stays flush_pending: later frames join these
+            if (!wake_at || conn.next_write_us < wake_at) wake_at = conn.next_write_us;
+            continue;
+        }
         conn.flush_pending = false;
         if (conn.queue.empty()) continue;
+        if (interval) conn.next_write_us = now + interval;
         if (conn.close_now || conn.close_code || lws_partial_buffered(conn.wsi)) {
             // Closing, or the socket is full: the writable callback takes it from here.
             lws_callback_on_writable(conn.wsi);
@@ -590,6 +599,8 @@ void HostServer::flush_pending_writes() {
         }
     }
     pending_flush_.clear();
+    pending_flush_.swap(held_back_);
+    if (wake_at) ev_loop_->wake_after(static_cast<double>(wake_at - now) / 1e6);
 }
 
 void HostServer::on_ws_closed(SessionSlot* slot) {

@@ -468,3 +468,40 @@ TEST(TurnEndFlush, AnswersToMessagesOfOneTurnLeaveInOneWrite) {
         CHECK_EQUAL(0, host.stop());
     }
 }
+
+// host.write_interval_ms: a connection written less than the interval ago gets its next
+// frames when the interval has passed (they gather meanwhile), and no later; a connection
+// idle for longer is written at once. 0 writes every turn.
+TEST(TurnEndFlush, WriteIntervalHoldsFramesForARecentlyWrittenConnection) {
+    const std::string heartbeat = R"({"type":"presence_heartbeat","idle":false})";
+    for (int interval_ms : {300, 0}) {
+        HostProcess host(base_config() + "host.write_interval_ms = " + std::to_string(interval_ms) +
+                         "\n");
+        CHECK_TRUE(host.started());
+        WsClient client;
+        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+        CHECK_TRUE(client.wait_for("presence_snapshot"));
+        usleep(400 * 1000);  // longer than the interval: the next write is not held
+        auto ms_since = [](const timespec& from) {
+            timespec now{};
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            return (now.tv_sec - from.tv_sec) * 1000 + (now.tv_nsec - from.tv_nsec) / 1000000;
+        };
+        timespec start{};
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        CHECK_TRUE(client.send_text(heartbeat));
+        CHECK_TRUE(client.wait_for("presence_heartbeat_ack"));
+        CHECK_TRUE_TEXT(ms_since(start) < 150, std::to_string(ms_since(start)).c_str());
+        // Written just now: a second answer waits out the interval, then arrives.
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        CHECK_TRUE(client.send_text(heartbeat));
+        CHECK_TRUE(client.wait_for("presence_heartbeat_ack"));
+        const long waited = ms_since(start);
+        if (interval_ms > 0) {
+            CHECK_TRUE_TEXT(waited >= 200 && waited < 1000, std::to_string(waited).c_str());
+        } else {
+            CHECK_TRUE_TEXT(waited < 150, std::to_string(waited).c_str());
+        }
+        CHECK_EQUAL(0, host.stop());
+    }
+}
