@@ -592,10 +592,11 @@ void HostServer::flush_pending_writes() {
             continue;
         }
         if (write_queued(conn) < 0) {
-            // The socket failed: lws sees the error on its next event and closes it.
+            // The socket failed: nothing more is queued for it and lws closes it on its next
+            // pass (no close frame: there is no one to read it).
             conn.queue.clear();
             conn.close_now = true;
-            lws_callback_on_writable(conn.wsi);
+            lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
     }
     pending_flush_.clear();
