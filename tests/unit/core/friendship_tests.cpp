@@ -6,7 +6,9 @@ using namespace presence::core::test;
 
 TEST_GROUP(Friendships) {
     CoreHarness h;
-    void setup() override { h.start_with_friends_a_b(); }
+    void setup() override {
+        h.start_with_friends_a_b();
+    }
 };
 
 TEST(Friendships, UnfriendSendsOfflineBothWaysAndNothingAfter) {

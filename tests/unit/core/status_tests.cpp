@@ -16,7 +16,9 @@ std::string repeat(const std::string& unit, int n) {
 
 TEST_GROUP(Status) {
     CoreHarness h;
-    void setup() override { h.start_with_friends_a_b(); }
+    void setup() override {
+        h.start_with_friends_a_b();
+    }
 };
 
 TEST(Status, PresenceSelfToAllDevices) {
