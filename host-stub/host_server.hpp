@@ -101,7 +101,8 @@ class HostServer {
     // Serves until stop() (signal-safe) is called; then destroys the plugin. Returns 0.
     int run();
     void stop();
-    // libuv/libev only: called on the loop thread by lws' own signal watcher.
+    // libuv/libev only, on the loop thread: from lws' signal watcher (libuv) or after our
+    // signal handler woke the loop (libev).
     void stop_event_lib_loop();
 
     // --- used by the lws callback (ws_server.cpp, http_routes.cpp) ---
@@ -176,7 +177,6 @@ class HostServer {
     std::vector<uint64_t> held_back_;  // owed frames, but written too recently (write_interval)
     // libev: the host's own listening socket (lws' vhost then has none), see on_listen_ready.
     ListenSocket listener_;
-    bool own_listener_ = false;
     int closes_since_accept_check_ = 0;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;

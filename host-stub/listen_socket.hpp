@@ -18,6 +18,7 @@ class ListenSocket {
 
     // Binds and listens; false with a reason. Port 0 takes a free port (see port()).
     bool open(const ListenAddress& where, std::string& error);
+    bool is_open() const { return fd_ >= 0; }
     int fd() const { return fd_; }
     int port() const { return port_; }  // the real one
 

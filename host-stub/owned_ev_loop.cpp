@@ -5,19 +5,31 @@
 
 namespace presence_host {
 
+namespace {
+
+// A callback and its argument, reached from a watcher through its `data` pointer.
+struct Hook {
+    OwnedEvLoop::Callback fn = nullptr;
+    void* context = nullptr;
+};
+
+template <class Watcher>
+void call_hook(struct ev_loop*, Watcher* watcher, int) {
+    const Hook& hook = *static_cast<const Hook*>(watcher->data);
+    if (hook.fn) hook.fn(hook.context);
+}
+
+}  // namespace
+
 struct OwnedEvLoop::Impl {
     struct ev_loop* loop = nullptr;
     void* loops[1] = {nullptr};
     ev_prepare turn_end{};
-    Callback fn = nullptr;
-    void* context = nullptr;
+    Hook turn_end_hook;
     ev_io reader{};
-    Callback reader_fn = nullptr;
-    void* reader_context = nullptr;
-    ev_timer later{};
-    ev_timer wake{};
-    Callback later_fn = nullptr;
-    void* later_context = nullptr;
+    Hook reader_hook;
+    ev_timer resume{};  // ends a pause_reading_for()
+    ev_timer wake{};    // wake_after()
 };
 
 OwnedEvLoop::OwnedEvLoop() : impl_(std::make_unique<Impl>()) {
@@ -34,7 +46,7 @@ OwnedEvLoop::~OwnedEvLoop() {
         ev_prepare_stop(impl_->loop, &impl_->turn_end);
     }
     if (ev_is_active(&impl_->reader)) ev_io_stop(impl_->loop, &impl_->reader);
-    if (ev_is_active(&impl_->later)) ev_timer_stop(impl_->loop, &impl_->later);
+    if (ev_is_active(&impl_->resume)) ev_timer_stop(impl_->loop, &impl_->resume);
     if (ev_is_active(&impl_->wake)) ev_timer_stop(impl_->loop, &impl_->wake);
     ev_loop_destroy(impl_->loop);
 }
@@ -48,14 +60,10 @@ void** OwnedEvLoop::foreign_loops() {
 }
 
 void OwnedEvLoop::on_turn_end(Callback fn, void* context) {
-    impl_->fn = fn;
-    impl_->context = context;
+    impl_->turn_end_hook = {fn, context};
     if (ev_is_active(&impl_->turn_end)) return;
-    ev_prepare_init(&impl_->turn_end, [](struct ev_loop*, ev_prepare* watcher, int) {
-        const Impl& impl = *static_cast<const Impl*>(watcher->data);
-        if (impl.fn) impl.fn(impl.context);
-    });
-    impl_->turn_end.data = impl_.get();
+    ev_prepare_init(&impl_->turn_end, call_hook<ev_prepare>);
+    impl_->turn_end.data = &impl_->turn_end_hook;
     ev_prepare_start(impl_->loop, &impl_->turn_end);
     // The watcher alone must not keep ev_run alive once lws has stopped its own watchers.
     ev_unref(impl_->loop);
@@ -63,16 +71,9 @@ void OwnedEvLoop::on_turn_end(Callback fn, void* context) {
 
 void OwnedEvLoop::watch_readable(int fd, Callback fn, void* context) {
     if (ev_is_active(&impl_->reader)) ev_io_stop(impl_->loop, &impl_->reader);
-    impl_->reader_fn = fn;
-    impl_->reader_context = context;
-    ev_io_init(
-        &impl_->reader,
-        [](struct ev_loop*, ev_io* watcher, int) {
-            const Impl& impl = *static_cast<const Impl*>(watcher->data);
-            if (impl.reader_fn) impl.reader_fn(impl.reader_context);
-        },
-        fd, EV_READ);
-    impl_->reader.data = impl_.get();
+    impl_->reader_hook = {fn, context};
+    ev_io_init(&impl_->reader, call_hook<ev_io>, fd, EV_READ);
+    impl_->reader.data = &impl_->reader_hook;
     // Above lws' watchers (priority 0): new connections are taken before the turn's other work.
     ev_set_priority(&impl_->reader, EV_MAXPRI);
     ev_io_start(impl_->loop, &impl_->reader);
@@ -82,29 +83,24 @@ void OwnedEvLoop::pause_reading() {
     if (ev_is_active(&impl_->reader)) ev_io_stop(impl_->loop, &impl_->reader);
 }
 
-void OwnedEvLoop::resume_reading() {
-    if (impl_->reader_fn && !ev_is_active(&impl_->reader)) ev_io_start(impl_->loop, &impl_->reader);
+void OwnedEvLoop::pause_reading_for(double seconds) {
+    pause_reading();
+    if (ev_is_active(&impl_->resume)) ev_timer_stop(impl_->loop, &impl_->resume);
+    ev_timer_init(
+        &impl_->resume,
+        [](struct ev_loop* loop, ev_timer* timer, int) {
+            auto* reader = static_cast<ev_io*>(timer->data);
+            if (!ev_is_active(reader)) ev_io_start(loop, reader);
+        },
+        seconds, 0.);
+    impl_->resume.data = &impl_->reader;
+    ev_timer_start(impl_->loop, &impl_->resume);
 }
 
 void OwnedEvLoop::run_reader_next_if_ready() {
     if (!ev_is_active(&impl_->reader) || ev_is_pending(&impl_->reader)) return;
     pollfd ready{impl_->reader.fd, POLLIN, 0};
     if (poll(&ready, 1, 0) == 1) ev_feed_event(impl_->loop, &impl_->reader, EV_READ);
-}
-
-void OwnedEvLoop::call_later(double seconds, Callback fn, void* context) {
-    if (ev_is_active(&impl_->later)) ev_timer_stop(impl_->loop, &impl_->later);
-    impl_->later_fn = fn;
-    impl_->later_context = context;
-    ev_timer_init(
-        &impl_->later,
-        [](struct ev_loop*, ev_timer* watcher, int) {
-            const Impl& impl = *static_cast<const Impl*>(watcher->data);
-            if (impl.later_fn) impl.later_fn(impl.later_context);
-        },
-        seconds, 0.);
-    impl_->later.data = impl_.get();
-    ev_timer_start(impl_->loop, &impl_->later);
 }
 
 void OwnedEvLoop::wake_after(double seconds) {

@@ -32,14 +32,13 @@ class OwnedEvLoop {
     // `fn(context)` runs in every turn in which `fd` is readable (one descriptor; the host's
     // listening socket), before the turn's other callbacks.
     void watch_readable(int fd, Callback fn, void* context);
-    void pause_reading();
-    void resume_reading();
+    void pause_reading();  // for good (stopping)
+    // No callback for `seconds` (out of descriptors), then reading resumes.
+    void pause_reading_for(double seconds);
     // From inside a long turn (a callback of another watcher): if the watched descriptor is
     // readable now, its callback runs right after the current callback returns instead of
     // after the rest of the turn (libev restarts the pending list at the highest priority).
     void run_reader_next_if_ready();
-    // `fn(context)` once, `seconds` from now (one pending call at a time; a new one replaces it).
-    void call_later(double seconds, Callback fn, void* context);
     // Makes sure a loop turn ends (and so the turn-end callback runs) within `seconds`, even if
     // nothing else happens. An earlier pending wake-up is replaced.
     void wake_after(double seconds);

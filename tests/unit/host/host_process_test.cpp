@@ -36,6 +36,17 @@ std::string friendship_body(const char* op, const char* a, const char* b) {
     return std::string("{\"op\":\"") + op + "\",\"a\":\"" + a + "\",\"b\":\"" + b + "\"}";
 }
 
+// One admin request of `count` ops on alice and bob: remove, add, remove, ... Each one changes
+// what the two see of each other, so each owes both a frame.
+std::string toggle_alice_bob_ops(int count) {
+    std::string ops = "{\"ops\":[";
+    for (int i = 0; i < count; ++i) {
+        ops +=
+            std::string(i ? "," : "") + friendship_body(i % 2 ? "add" : "remove", "alice", "bob");
+    }
+    return ops + "]}";
+}
+
 }  // namespace
 
 TEST_GROUP(HostProcess) {
@@ -174,12 +185,7 @@ TEST(HostProcess, SlowReaderIsClosedWith1008) {
     CHECK_TRUE(bob.wait_for("presence_snapshot"));
     // 300 ops each change what alice sees of bob: 300 frames at once for alice, whose queue
     // holds 100 (host.max_queue_frames), so the host must cut her off.
-    std::string ops = "{\"ops\":[";
-    for (int i = 0; i < 300; ++i) {
-        ops +=
-            std::string(i ? "," : "") + friendship_body(i % 2 ? "add" : "remove", "alice", "bob");
-    }
-    ops += "]}";
+    const std::string ops = toggle_alice_bob_ops(300);
     CHECK_EQUAL(
         200, host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token", ops)
                  .status);
@@ -211,12 +217,7 @@ TEST(HostProcess, BurstOfFramesArrivesWholeAndInOrder) {
     CHECK_EQUAL(101, bob.connect(host->port(), "/ws?token=" + token_for("bob")));
     CHECK_TRUE(bob.wait_for("presence_snapshot"));
     CHECK_TRUE(alice.wait_for("\"bob\""));  // bob's arrival, before the burst
-    std::string ops = "{\"ops\":[";
-    for (int i = 0; i < 90; ++i) {
-        ops +=
-            std::string(i ? "," : "") + friendship_body(i % 2 ? "add" : "remove", "alice", "bob");
-    }
-    ops += "]}";
+    const std::string ops = toggle_alice_bob_ops(90);
     CHECK_EQUAL(
         200, host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token", ops)
                  .status);
@@ -260,12 +261,7 @@ TEST(HostProcess, PausedReaderGetsEveryFrameInOrderOnceItReads) {
     // later frames are queued while the earlier ones still fill alice's socket.
     constexpr int kRequests = 6, kOpsEach = 8000;
     for (int r = 0; r < kRequests; ++r) {
-        std::string ops = "{\"ops\":[";
-        for (int i = 0; i < kOpsEach; ++i) {
-            ops += std::string(i ? "," : "") +
-                   friendship_body(i % 2 ? "add" : "remove", "alice", "bob");
-        }
-        ops += "]}";
+        const std::string ops = toggle_alice_bob_ops(kOpsEach);
         CHECK_EQUAL(200, host_test::http_request(big.port(), "POST", "/admin/friendships",
                                                  "admin-token", ops)
                              .status);
