@@ -7,10 +7,11 @@
 namespace presence_host {
 namespace {
 
-constexpr std::array<std::string_view, 12> kHostKeys = {
+constexpr std::array<std::string_view, 13> kHostKeys = {
     "host.header_tables", "host.write_interval_ms", "host.listen",          "host.plugin",
     "host.auth_secret",   "host.admin_token",       "host.max_queue_bytes", "host.max_queue_frames",
-    "host.token_ttl_s",   "host.event_lib",         "host.log_level",       "host.demo"};
+    "host.token_ttl_s",   "host.event_lib",         "host.log_level",       "host.demo",
+    "host.io_uring"};
 
 std::string_view trim(std::string_view s) {
     const char* blanks = " \t\r\n";

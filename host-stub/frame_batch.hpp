@@ -16,6 +16,10 @@ namespace presence_host {
 // Writes the header of an unmasked server text frame with FIN set for `payload_len` bytes
 // (2, 4 or 10 bytes: 7, 16 or 64-bit length) to `out`; returns its size.
 size_t write_text_frame_header(unsigned char* out, uint64_t payload_len);
+// Header and payload of one such frame at `out`, which has room for len + kMaxFrameHeader
+// bytes; returns the bytes written.
+constexpr size_t kMaxFrameHeader = 10;
+size_t write_text_frame(unsigned char* out, const unsigned char* payload, size_t len);
 
 class FrameBatch {
   public:
@@ -24,6 +28,13 @@ class FrameBatch {
     // others between batches, and the buffer stays small.
     static constexpr size_t kMaxFrames = 64;
     static constexpr size_t kMaxBytes = 64 * 1024;
+
+    // Whether a batch holding `frames` frames in `used` bytes may take one more of `len`
+    // payload bytes. The first frame is always taken whatever its size. Also the bound of a
+    // connection's end-of-turn write through the ring (ring_sender.hpp).
+    static bool accepts(size_t frames, size_t used, size_t len) {
+        return frames == 0 || (frames < kMaxFrames && used + kMaxFrameHeader + len <= kMaxBytes);
+    }
 
     // Starts an empty batch (keeps the buffer).
     void clear();

@@ -18,6 +18,7 @@
 #include "listen_socket.hpp"
 #include "outbound_queue.hpp"
 #include "owned_ev_loop.hpp"
+#include "ring_sender.hpp"
 
 namespace presence_host {
 
@@ -87,6 +88,10 @@ struct HostOptions {
     // to 1,000 connections it took the server from 94 % to 85 % of its core and p99 from
     // 13-28 ms to ~12 ms (3 frames per write instead of 2.3); a lone frame is not delayed.
     int64_t write_interval_us = 10'000;
+    // libev and poll: the end-of-turn writes of all connections go to the kernel in one
+    // io_uring submit instead of one send() each (ring_sender.hpp); off, or where the kernel
+    // refuses io_uring, each connection's write is its own send().
+    bool io_uring = true;
 };
 
 class HostServer {
@@ -133,6 +138,9 @@ class HostServer {
     void on_receive(Connection& conn, const char* data, size_t len);
     int on_ws_writeable(Connection& conn);
     int write_queued(Connection& conn);
+    bool stage_queued(Connection& conn);
+    void submit_staged_writes();
+    void drop_failed_socket(Connection& conn);
     void request_write(Connection& conn);
     void flush_pending_writes();
     void on_listen_ready();
@@ -175,6 +183,10 @@ class HostServer {
     // Connections with frames queued this turn, in the order they were first owed one.
     std::vector<uint64_t> pending_flush_;
     std::vector<uint64_t> held_back_;  // owed frames, but written too recently (write_interval)
+    // The end-of-turn writes, all in one system call (when io_uring is available and on).
+    RingSender ring_;
+    // What a socket did not take of a ring write, with LWS_PRE headroom, handed to lws_write.
+    std::vector<unsigned char> leftover_;
     // libev: the host's own listening socket (lws' vhost then has none), see on_listen_ready.
     ListenSocket listener_;
     int closes_since_accept_check_ = 0;

@@ -210,6 +210,12 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
         return false;
     }
     options.write_interval_us = static_cast<int64_t>(write_interval_ms) * 1000;
+    const std::string ring = config.get_or("host.io_uring", "on");
+    if (ring != "on" && ring != "off") {
+        error = "host.io_uring must be on or off";
+        return false;
+    }
+    options.io_uring = ring == "on";
     // Not set: libev, falling back to poll when the evlib plugin is not installed.
     options.event_lib_fallback = config.find("host.event_lib") == nullptr;
     options.event_lib = config.get_or("host.event_lib", "libev");

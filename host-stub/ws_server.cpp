@@ -170,6 +170,15 @@ bool HostServer::start(std::string& error) {
         }
         // libuv: no turn-end hook here, so each queued frame asks for a writable callback.
         flush_at_turn_end_ = options_.event_lib != "libuv";
+        if (flush_at_turn_end_) {
+            std::string why = "off (host.io_uring)";
+            if (options_.io_uring && ring_.open(why)) {
+                log(PRESENCE_LOG_INFO, "end-of-turn writes: io_uring");
+            } else {
+                log(options_.io_uring ? PRESENCE_LOG_WARN : PRESENCE_LOG_INFO,
+                    ("end-of-turn writes: send(), io_uring " + why).c_str());
+            }
+        }
     }
     if (!context_) {
         error = "cannot create the libwebsockets context (event lib '" + options_.event_lib + "')";
@@ -588,17 +597,81 @@ void HostServer::flush_pending_writes() {
             lws_callback_on_writable(conn.wsi);
             continue;
         }
-        if (write_queued(conn) < 0) {
-            // The socket failed: nothing more is queued for it and lws closes it on its next
-            // pass (no close frame: there is no one to read it).
-            conn.queue.clear();
-            conn.close_now = true;
-            lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        }
+        if (ring_.is_open() && stage_queued(conn)) continue;
+        if (write_queued(conn) < 0) drop_failed_socket(conn);
     }
+    submit_staged_writes();
     pending_flush_.clear();
     pending_flush_.swap(held_back_);
     if (wake_at) ev_loop_->wake_after(static_cast<double>(wake_at - now) / 1e6);
+}
+
+// The socket failed: nothing more is queued for it and lws closes it on its next pass (no
+// close frame: there is no one to read it).
+void HostServer::drop_failed_socket(Connection& conn) {
+    conn.queue.clear();
+    conn.close_now = true;
+    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+// Frames what the connection is owed (within FrameBatch's bounds) straight into the ring's
+// buffer, to be sent with every other connection's at submit_staged_writes(). False, with
+// nothing taken, when its first frame is larger than the ring's whole buffer (a snapshot of
+// thousands of friends): write_queued() sends that one.
+bool HostServer::stage_queued(Connection& conn) {
+    const size_t first = conn.queue.front().size() + kMaxFrameHeader;
+    if (ring_.room().size() < first || ring_.staged() >= RingSender::kEntries) {
+        submit_staged_writes();
+        if (!ring_.is_open() || ring_.room().size() < first) return false;
+    }
+    const std::span<unsigned char> room = ring_.room();
+    size_t used = 0;
+    size_t frames = 0;
+    while (!conn.queue.empty()) {
+        const SharedFrame& frame = conn.queue.front();
+        if (!FrameBatch::accepts(frames, used, frame.size()) ||
+            used + kMaxFrameHeader + frame.size() > room.size()) {
+            break;
+        }
+        used += write_text_frame(room.data() + used, frame.payload(), frame.size());
+        ++frames;
+        conn.queue.pop();
+    }
+    ring_.commit(lws_get_socket_fd(conn.wsi), used, reinterpret_cast<uintptr_t>(&conn));
+    return true;
+}
+
+// Every staged write in one system call. Nothing runs between staging and here that could
+// close a connection, so the tags (Connection pointers) are still good.
+void HostServer::submit_staged_writes() {
+    if (!ring_.is_open() || ring_.staged() == 0) return;
+    ring_.submit([this](const RingSender::Outcome& outcome) {
+        Connection& conn = *reinterpret_cast<Connection*>(outcome.tag);
+        if (outcome.result < 0 && outcome.result != -EAGAIN && outcome.result != -EINTR) {
+            drop_failed_socket(conn);
+            return;
+        }
+        const size_t sent = outcome.result > 0 ? static_cast<size_t>(outcome.result) : 0;
+        if (sent < outcome.len) {
+            // A full socket took part or none of it: lws keeps the rest in its own buffer
+            // (LWS_WRITE_RAW, as in write_queued) and finishes it before anything else.
+            const size_t rest = outcome.len - sent;
+            if (options_.log_level >= PRESENCE_LOG_DEBUG) {
+                char line[128];
+                std::snprintf(line, sizeof line,
+                              "connection %llu: socket full, %zu of %zu bytes left to lws",
+                              static_cast<unsigned long long>(conn.id), rest, outcome.len);
+                log(PRESENCE_LOG_DEBUG, line);
+            }
+            if (leftover_.size() < LWS_PRE + rest) leftover_.resize(LWS_PRE + rest);
+            std::memcpy(leftover_.data() + LWS_PRE, outcome.data + sent, rest);
+            if (lws_write(conn.wsi, leftover_.data() + LWS_PRE, rest, LWS_WRITE_RAW) < 0) {
+                drop_failed_socket(conn);
+                return;
+            }
+        }
+        if (!conn.queue.empty() || conn.close_code) lws_callback_on_writable(conn.wsi);
+    });
 }
 
 void HostServer::on_ws_closed(SessionSlot* slot) {

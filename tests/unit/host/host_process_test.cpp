@@ -240,11 +240,17 @@ TEST(HostProcess, BurstOfFramesArrivesWholeAndInOrder) {
 // frames wait in the queue (the end-of-turn write leaves a full socket to the writable
 // callback) and the writable callback carries on. When she reads again every frame is there,
 // whole and in order (bob's status alternates with each op), and the stream stays in step.
+// With io_uring (partial and refused ring sends, handed to lws) and with send().
+static void paused_reader_gets_every_frame(const char* io_uring);
 TEST(HostProcess, PausedReaderGetsEveryFrameInOrderOnceItReads) {
+    for (const char* ring : {"on", "off"}) paused_reader_gets_every_frame(ring);
+}
+
+static void paused_reader_gets_every_frame(const char* io_uring) {
     HostProcess big(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
                     "\nhost.admin_token = admin-token\nhost.max_queue_frames = 65536\n"
-                    "host.max_queue_bytes = 33554432\n"
-                    "host.log_level = warn\n");
+                    "host.max_queue_bytes = 33554432\nhost.io_uring = " +
+                    io_uring + "\nhost.log_level = info\n");
     CHECK_TRUE(big.started());
     host_test::http_request(big.port(), "POST", "/admin/friendships", "admin-token",
                             friendship_body("add", "alice", "bob"));
@@ -278,6 +284,58 @@ TEST(HostProcess, PausedReaderGetsEveryFrameInOrderOnceItReads) {
     }
     CHECK_EQUAL(-1, opcode);  // a quiet socket, not a close
     CHECK_EQUAL(kRequests * kOpsEach, about_bob);
+    CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
+    CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
+    CHECK_EQUAL(0, big.stop());
+    STRCMP_CONTAINS(std::string(io_uring) == "on" ? "end-of-turn writes: io_uring"
+                                                  : "end-of-turn writes: send()",
+                    big.log().c_str());
+}
+
+// A reader that stops reading while small bursts keep coming, one loop turn each: every burst
+// fits one end-of-turn write, so they go through the io_uring ring until alice's socket is
+// full; then a ring send is partial (or refused) and lws keeps the rest (the debug line says
+// so). No write interval, so that each burst leaves in its own turn's write. Every frame still
+// arrives, whole and in order, when she reads again.
+TEST(HostProcess, ReaderFallingBehindBurstByBurstGetsEveryFrameInOrder) {
+    HostProcess big(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
+                    "\nhost.admin_token = admin-token\nhost.max_queue_frames = 65536\n"
+                    "host.max_queue_bytes = 33554432\nhost.write_interval_ms = 0\n"
+                    "host.log_level = debug\n");
+    CHECK_TRUE(big.started());
+    host_test::http_request(big.port(), "POST", "/admin/friendships", "admin-token",
+                            friendship_body("add", "alice", "bob"));
+    WsClient alice, bob;
+    CHECK_EQUAL(101, alice.connect(big.port(), "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(alice.wait_for("presence_snapshot"));
+    CHECK_EQUAL(101, bob.connect(big.port(), "/ws?token=" + token_for("bob")));
+    CHECK_TRUE(bob.wait_for("presence_snapshot"));
+    CHECK_TRUE(bob.send_text(R"({"type":"presence_update","status":"online","message":")" +
+                             std::string(128, 'm') + "\"}"));
+    CHECK_TRUE(alice.wait_for("mmmm"));
+    // 60 ops per request: ~15 KB for alice, within one write's bounds (64 frames, 64 KiB).
+    constexpr int kOpsEach = 60;
+    const std::string ops = toggle_alice_bob_ops(kOpsEach);
+    int requests = 0;
+    for (; requests < 2000; ++requests) {
+        CHECK_EQUAL(200, host_test::http_request(big.port(), "POST", "/admin/friendships",
+                                                 "admin-token", ops)
+                             .status);
+        if (requests % 20 == 19 && big.log().find("socket full") != std::string::npos) break;
+    }
+    STRCMP_CONTAINS("bytes left to lws", big.log().c_str());
+    ++requests;
+    std::string payload;
+    int about_bob = 0;
+    int opcode = 0;
+    while ((opcode = alice.read_frame(payload, 1000)) == 1) {
+        if (payload.find("\"bob\"") == std::string::npos) continue;
+        const bool online = payload.find("\"status\":\"online\"") != std::string::npos;
+        CHECK_EQUAL_TEXT(about_bob % 2 == 1, online, payload.c_str());  // order kept
+        ++about_bob;
+    }
+    CHECK_EQUAL(-1, opcode);  // a quiet socket, not a close
+    CHECK_EQUAL(requests * kOpsEach, about_bob);
     CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
     CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
     CHECK_EQUAL(0, big.stop());
@@ -361,6 +419,16 @@ TEST(HostStartup, MalformedConfigLineIsAnErrorWithItsLineNumber) {
     STRCMP_CONTAINS("exit=2", out.c_str());
 }
 
+TEST(HostStartup, HostSettingWithANonsenseValueIsRefusedWithItsName) {
+    for (const char* line :
+         {"host.io_uring = maybe", "host.write_interval_ms = 5000", "host.event_lib = select"}) {
+        const std::string key = std::string(line).substr(0, std::string(line).find(' '));
+        const std::string out = run(base_config() + line + "\n", "");
+        STRCMP_CONTAINS(key.c_str(), out.c_str());
+        STRCMP_CONTAINS("exit=2", out.c_str());
+    }
+}
+
 TEST(HostStartup, AuthSecretIsRequiredOutsideDemo) {
     const std::string out = run("host.listen = 127.0.0.1:0\n", "");
     STRCMP_CONTAINS("host.auth_secret", out.c_str());
@@ -413,6 +481,7 @@ TEST(EventLibHosts, DefaultLoopIsLibevAndStopsCleanlyOnSigintAndSigterm) {
         CHECK_EQUAL(0, host.stop(signum));
         const std::string log = host.log();
         STRCMP_CONTAINS("event loop: libev", log.c_str());
+        STRCMP_CONTAINS("end-of-turn writes: io_uring", log.c_str());
         STRCMP_CONTAINS("stopping: flushing the plugin", log.c_str());
     }
 }
@@ -443,10 +512,10 @@ TEST_GROUP(TurnEndFlush){};
 
 // Frames owed to one connection within one loop turn leave in one write (issue 4): three
 // heartbeats in one TCP segment are read in one turn, and their three acks arrive in ONE data
-// segment, with each loop: libev and poll write at the end of the turn, libuv from the
-// writable callback the turn asked for.
+// segment, with each loop: libev and poll write at the end of the turn (through io_uring, or
+// with send() when it is off), libuv from the writable callback the turn asked for.
 TEST(TurnEndFlush, AnswersToMessagesOfOneTurnLeaveInOneWrite) {
-    for (const char* lib : {"libev", "poll", "libuv"}) {
+    for (const char* lib : {"libev", "poll", "libuv", "libev\nhost.io_uring = off"}) {
         HostProcess host(base_config() + "host.event_lib = " + lib + "\n");
         CHECK_TRUE_TEXT(host.started(), lib);
         WsClient client;
