@@ -31,7 +31,7 @@ class FrameBatch {
 
     // Whether a batch holding `frames` frames in `used` bytes may take one more of `len`
     // payload bytes. The first frame is always taken whatever its size. Also the bound of a
-    // connection's end-of-turn write through the ring (ring_sender.hpp).
+    // connection's end-of-turn write through the ring (socket_ring.hpp).
     static bool accepts(size_t frames, size_t used, size_t len) {
         return frames == 0 || (frames < kMaxFrames && used + kMaxFrameHeader + len <= kMaxBytes);
     }

@@ -18,7 +18,7 @@
 #include "listen_socket.hpp"
 #include "outbound_queue.hpp"
 #include "owned_ev_loop.hpp"
-#include "ring_sender.hpp"
+#include "socket_ring.hpp"
 
 namespace presence_host {
 
@@ -89,7 +89,7 @@ struct HostOptions {
     // 13-28 ms to ~12 ms (3 frames per write instead of 2.3); a lone frame is not delayed.
     int64_t write_interval_us = 10'000;
     // libev and poll: the end-of-turn writes of all connections go to the kernel in one
-    // io_uring submit instead of one send() each (ring_sender.hpp); off, or where the kernel
+    // io_uring submit instead of one send() each (socket_ring.hpp); off, or where the kernel
     // refuses io_uring, each connection's write is its own send().
     bool io_uring = true;
 };
@@ -184,7 +184,7 @@ class HostServer {
     std::vector<uint64_t> pending_flush_;
     std::vector<uint64_t> held_back_;  // owed frames, but written too recently (write_interval)
     // The end-of-turn writes, all in one system call (when io_uring is available and on).
-    RingSender ring_;
+    SocketRing ring_;
     // What a socket did not take of a ring write, with LWS_PRE headroom, handed to lws_write.
     std::vector<unsigned char> leftover_;
     // libev: the host's own listening socket (lws' vhost then has none), see on_listen_ready.

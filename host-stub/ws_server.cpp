@@ -620,7 +620,7 @@ void HostServer::drop_failed_socket(Connection& conn) {
 // thousands of friends): write_queued() sends that one.
 bool HostServer::stage_queued(Connection& conn) {
     const size_t first = conn.queue.front().size() + kMaxFrameHeader;
-    if (ring_.room().size() < first || ring_.staged() >= RingSender::kEntries) {
+    if (ring_.room().size() < first || ring_.staged() >= SocketRing::kEntries) {
         submit_staged_writes();
         if (!ring_.is_open() || ring_.room().size() < first) return false;
     }
@@ -637,7 +637,7 @@ bool HostServer::stage_queued(Connection& conn) {
         ++frames;
         conn.queue.pop();
     }
-    ring_.commit(lws_get_socket_fd(conn.wsi), used, reinterpret_cast<uintptr_t>(&conn));
+    ring_.stage_send(lws_get_socket_fd(conn.wsi), used, reinterpret_cast<uintptr_t>(&conn));
     return true;
 }
 
@@ -645,7 +645,7 @@ bool HostServer::stage_queued(Connection& conn) {
 // close a connection, so the tags (Connection pointers) are still good.
 void HostServer::submit_staged_writes() {
     if (!ring_.is_open() || ring_.staged() == 0) return;
-    ring_.submit([this](const RingSender::Outcome& outcome) {
+    ring_.submit([this](const SocketRing::Outcome& outcome) {
         Connection& conn = *reinterpret_cast<Connection*>(outcome.tag);
         if (outcome.result < 0 && outcome.result != -EAGAIN && outcome.result != -EINTR) {
             drop_failed_socket(conn);

@@ -37,10 +37,10 @@ std::string escape(const std::string& s) {
 void print_table(const LoadReport& r) {
     std::printf(
         "presence-load: %s graph, %u users x %u friends (%u hubs x %u), %llu edges, "
-        "%.0f%% invisible, rate %.0f/s, heartbeat %.1f s, %.1f s%s\n",
+        "%.0f%% invisible, rate %.0f/s, heartbeat %.1f s, %.1f s%s, tool reads: %s\n",
         r.graph.c_str(), r.users, r.friends, r.hubs, r.hub_friends,
         static_cast<unsigned long long>(r.edges), r.invisible_pct, r.rate, r.heartbeat_s,
-        r.duration_s, r.pinned ? ", pinned" : "");
+        r.duration_s, r.pinned ? ", pinned" : "", r.tool_ring_reads ? "io_uring" : "recv()");
     std::printf("  connections held       %llu / %llu (failures %llu)\n",
                 static_cast<unsigned long long>(r.connections_held),
                 static_cast<unsigned long long>(r.connections_target),
@@ -94,7 +94,8 @@ std::string to_json(const LoadReport& r) {
       << ",\"hub_friends\":" << r.hub_friends << ",\"edges\":" << r.edges
       << ",\"invisible_pct\":" << r.invisible_pct << ",\"rate\":" << r.rate
       << ",\"heartbeat_s\":" << r.heartbeat_s << ",\"duration_s\":" << r.duration_s
-      << ",\"pinned\":" << (r.pinned ? "true" : "false")
+      << ",\"pinned\":" << (r.pinned ? "true" : "false") << ",\"tool_reads\":\""
+      << (r.tool_ring_reads ? "io_uring" : "recv") << "\""
       << ",\"connections_target\":" << r.connections_target
       << ",\"connections_held\":" << r.connections_held
       << ",\"connect_failures\":" << r.connect_failures << ",\"connect_s\":" << r.connect_s

@@ -18,6 +18,7 @@ struct LoadReport {
     std::uint64_t edges = 0;
     double invisible_pct = 0, rate = 0, heartbeat_s = 0, duration_s = 0;
     bool pinned = false;
+    bool tool_ring_reads = false;  // the tool read through io_uring (else one recv() each)
 
     // Connect phase.
     std::uint64_t connections_target = 0, connections_held = 0, connect_failures = 0;

@@ -63,6 +63,7 @@ struct Options {
     bool storm = false;
     double storm_spread_s = 0;  // storm reconnects paced over this many seconds (0: at once)
     bool pin = false;
+    bool plain_reads = false;  // the tool reads with recv(), not through io_uring
     std::string json_path, csv_path;
     bool keep_dir = false;
     bool check = false;  // exit 1 unless the run was complete and lossless (smoke test)
@@ -78,6 +79,7 @@ void usage() {
                  "  --storm-spread-s S (reconnects paced evenly over S seconds; 0 = at once)\n"
                  "  --connect-window W --sources K --connect-timeout-s S --max-run-s S\n"
                  "  --pin (server on CPU 0, tool on CPU 1)\n"
+                 "  --plain-reads (the tool reads with one recv() per socket, not io_uring)\n"
                  "  --host-bin PATH --plugin PATH --demo --set 'key = value'\n"
                  "  --url ws://127.0.0.1:PORT/ws [--server-pid PID] [--auth-secret S]\n"
                  "        (attach to a running host; without a secret, ?user= demo auth)\n"
@@ -133,6 +135,8 @@ bool parse(int argc, char** argv, Options* o) {
             o->max_run_s = std::stod(next());
         else if (a == "--pin")
             o->pin = true;
+        else if (a == "--plain-reads")
+            o->plain_reads = true;
         else if (a == "--host-bin")
             o->host_bin = next();
         else if (a == "--plugin")
@@ -203,15 +207,18 @@ struct Beat {
 
 class LoadRun {
   public:
+    bool ring_reads() const { return pool_.ring_reads(); }
     LoadRun(const Options& o, const pb::FriendGraph& g, pb::LoadReport& r)
         : o_(o),
           g_(g),
           r_(r),
           users_(o.users),
-          pool_(o.users, pb::WsClientPool::Handlers{
-                             [this](std::size_t s) { on_open(s); },
-                             [this](std::size_t s, std::string_view t) { on_text(s, t); },
-                             [this](std::size_t s, std::string_view why) { on_close(s, why); }}) {
+          pool_(o.users,
+                pb::WsClientPool::Handlers{
+                    [this](std::size_t s) { on_open(s); },
+                    [this](std::size_t s, std::string_view t) { on_text(s, t); },
+                    [this](std::size_t s, std::string_view why) { on_close(s, why); }},
+                !o.plain_reads) {
         sources_ = o.sources ? o.sources : o.users / 10000 + 1;
         beat_ns_ = static_cast<std::uint64_t>(o.heartbeat_s * 1e9);
         run_deadline_ = pb::monotonic_ns() + static_cast<std::uint64_t>(o.max_run_s * 1e9);
@@ -617,6 +624,7 @@ int main(int argc, char** argv) {
 
     std::mt19937_64 rng(42);
     LoadRun run(o, graph, r);
+    r.tool_ring_reads = run.ring_reads();
     run.set_target(dst, port, server_pid);
     run.set_credentials(o.demo ? std::string() : o.auth_secret);
     run.set_order(rng);

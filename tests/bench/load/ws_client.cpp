@@ -10,10 +10,16 @@
 #include <cerrno>
 #include <cstring>
 
+#include "socket_ring.hpp"
+
 namespace presence::bench {
 namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr int kMaxEvents = 512;
+// One ring read per ready connection and poll: frames are ~100-300 bytes, so 4 KiB almost
+// always takes everything; a full chunk is followed by recv() for the rest.
+constexpr std::size_t kRingChunk = 4096;
 constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 std::string base64(const unsigned char* data, int len) {
@@ -35,9 +41,14 @@ std::string expected_accept(const std::string& key) {
 
 }  // namespace
 
-WsClientPool::WsClientPool(std::size_t slots, Handlers handlers)
+WsClientPool::WsClientPool(std::size_t slots, Handlers handlers, bool ring_reads)
     : conns_(slots), handlers_(std::move(handlers)) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (ring_reads) {
+        ring_ = std::make_unique<presence_host::SocketRing>(kMaxEvents * kRingChunk);
+        std::string why;
+        if (!ring_->open(why)) ring_.reset();
+    }
 }
 
 WsClientPool::~WsClientPool() {
@@ -52,6 +63,7 @@ bool WsClientPool::connect(std::size_t slot, std::uint32_t src, std::uint32_t ds
                            const std::string& path) {
     Conn& c = conns_[slot];
     if (c.fd >= 0) drop(slot);
+    ++c.generation;
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
     int one = 1;
@@ -315,13 +327,17 @@ void WsClientPool::on_readable(std::size_t slot) {
         if (c.fd < 0) return;
         ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
         if (r > 0) {
-            bytes_in_ += static_cast<std::uint64_t>(r);
-            c.in.append(buf, static_cast<std::size_t>(r));
-            if (c.state == State::Handshaking && !parse_handshake(slot)) {
-                if (conns_[slot].state != State::Handshaking) return;
-                continue;
+            if (c.state == State::Handshaking) {
+                bytes_in_ += static_cast<std::uint64_t>(r);
+                c.in.append(buf, static_cast<std::size_t>(r));
+                if (!parse_handshake(slot)) {
+                    if (conns_[slot].state != State::Handshaking) return;
+                    continue;
+                }
+                parse_frames(slot);
+            } else {
+                take_bytes(slot, buf, static_cast<std::size_t>(r));
             }
-            parse_frames(slot);
             if (static_cast<std::size_t>(r) < sizeof buf) return;
             continue;
         }
@@ -336,9 +352,15 @@ void WsClientPool::on_readable(std::size_t slot) {
     }
 }
 
+void WsClientPool::take_bytes(std::size_t slot, const char* data, std::size_t len) {
+    bytes_in_ += len;
+    conns_[slot].in.append(data, len);
+    parse_frames(slot);
+}
+
 int WsClientPool::poll(int timeout_ms) {
-    epoll_event evs[512];
-    int n = epoll_wait(epfd_, evs, 512, timeout_ms);
+    epoll_event evs[kMaxEvents];
+    int n = epoll_wait(epfd_, evs, kMaxEvents, timeout_ms);
     for (int i = 0; i < n; ++i) {
         std::size_t slot = evs[i].data.u64;
         if (conns_[slot].fd < 0) continue;
@@ -349,8 +371,34 @@ int WsClientPool::poll(int timeout_ms) {
                 on_writable(slot);  // reports the connect error
                 if (conns_[slot].fd < 0) continue;
             }
+            const Conn& c = conns_[slot];
+            if (ring_ && c.state == State::Open &&
+                ring_->stage_recv(c.fd, kRingChunk, (std::uint64_t{c.generation} << 32) | slot)) {
+                continue;
+            }
             on_readable(slot);
         }
+    }
+    if (ring_ && ring_->staged() > 0) {
+        ring_->submit([this](const presence_host::SocketRing::Outcome& read) {
+            const std::size_t slot = read.tag & 0xffffffffu;
+            const Conn& c = conns_[slot];
+            // A handler may have dropped (or even reconnected) it since the read was staged.
+            if (c.fd < 0 || c.generation != (read.tag >> 32)) return;
+            if (read.result > 0) {
+                take_bytes(slot, reinterpret_cast<const char*>(read.data),
+                           static_cast<std::size_t>(read.result));
+                const Conn& after = conns_[slot];
+                if (static_cast<std::size_t>(read.result) == read.len && after.fd >= 0 &&
+                    after.generation == (read.tag >> 32)) {
+                    on_readable(slot);  // a full chunk: there may be more
+                }
+            } else if (read.result == 0) {
+                fail(slot, "eof");
+            } else if (read.result != -EAGAIN && read.result != -EINTR) {
+                fail(slot, "read error");
+            }
+        });
     }
     return n;
 }

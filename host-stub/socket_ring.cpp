@@ -1,4 +1,4 @@
-#include "ring_sender.hpp"
+#include "socket_ring.hpp"
 
 #include <liburing.h>
 #include <sys/socket.h>
@@ -8,13 +8,13 @@
 
 namespace presence_host {
 
-RingSender::RingSender() = default;
+SocketRing::SocketRing(size_t buffer_bytes) : buffer_bytes_(buffer_bytes) {}
 
-RingSender::~RingSender() {
+SocketRing::~SocketRing() {
     if (ring_) io_uring_queue_exit(ring_.get());
 }
 
-bool RingSender::open(std::string& why) {
+bool SocketRing::open(std::string& why) {
     if (ring_) return true;
     auto ring = std::make_unique<io_uring>();
     io_uring_params params{};
@@ -31,35 +31,41 @@ bool RingSender::open(std::string& why) {
         return false;
     }
     ring_ = std::move(ring);
-    arena_.resize(kArenaBytes);
-    sends_.reserve(kEntries);
+    buffer_.resize(buffer_bytes_);
+    ops_.reserve(kEntries);
     outcomes_.reserve(kEntries);
     return true;
 }
 
-std::span<unsigned char> RingSender::room() {
-    return {arena_.data() + used_, arena_.size() - used_};
+std::span<unsigned char> SocketRing::room() {
+    return {buffer_.data() + used_, buffer_.size() - used_};
 }
 
-bool RingSender::commit(int fd, size_t len, uint64_t tag) {
-    if (sends_.size() >= kEntries || len > arena_.size() - used_) return false;
-    sends_.push_back({fd, used_, len, tag});
+bool SocketRing::stage(int fd, size_t len, uint64_t tag, bool recv) {
+    if (!ring_ || ops_.size() >= kEntries || len > buffer_.size() - used_) return false;
+    ops_.push_back({fd, used_, len, tag, recv});
     used_ += len;
     return true;
 }
 
-void RingSender::issue() {
-    if (sends_.empty()) return;
-    for (const Staged& s : sends_) {
+void SocketRing::issue() {
+    if (ops_.empty()) return;
+    for (const Staged& s : ops_) {
         io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());  // never null: kEntries sqes
-        // MSG_DONTWAIT: a full socket answers -EAGAIN at once instead of waiting in the ring.
-        io_uring_prep_send(sqe, s.fd, arena_.data() + s.offset, s.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-        io_uring_sqe_set_data64(sqe, static_cast<uint64_t>(&s - sends_.data()));
+        // MSG_DONTWAIT: a full (or empty) socket answers -EAGAIN at once instead of waiting
+        // in the ring.
+        if (s.recv) {
+            io_uring_prep_recv(sqe, s.fd, buffer_.data() + s.offset, s.len, MSG_DONTWAIT);
+        } else {
+            io_uring_prep_send(sqe, s.fd, buffer_.data() + s.offset, s.len,
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
+        io_uring_sqe_set_data64(sqe, static_cast<uint64_t>(&s - ops_.data()));
     }
     int submitted = io_uring_submit(ring_.get());
     while (submitted == -EINTR) submitted = io_uring_submit(ring_.get());
     const size_t expected = submitted > 0 ? static_cast<size_t>(submitted) : 0;
-    answered_.assign(sends_.size(), false);
+    answered_.assign(ops_.size(), false);
     size_t answers = 0;
     auto collect = [&] {
         io_uring_cqe* cqe = nullptr;
@@ -68,20 +74,20 @@ void RingSender::issue() {
         io_uring_for_each_cqe(ring_.get(), head, cqe) {
             ++seen;
             const uint64_t index = io_uring_cqe_get_data64(cqe);
-            if (index >= sends_.size() || answered_[index]) continue;  // the cancel's own
+            if (index >= ops_.size() || answered_[index]) continue;  // the cancel's own
             answered_[index] = true;
             ++answers;
-            const Staged& s = sends_[index];
-            // A send cancelled below wrote nothing: report it like a full socket.
+            const Staged& s = ops_[index];
+            // An operation cancelled below moved nothing: report it like a full socket.
             const int result = cqe->res == -ECANCELED ? -EAGAIN : cqe->res;
-            outcomes_.push_back({s.tag, result, arena_.data() + s.offset, s.len});
+            outcomes_.push_back({s.tag, result, buffer_.data() + s.offset, s.len});
         }
         io_uring_cq_advance(ring_.get(), seen);
     };
     collect();
     if (answers < expected) {
-        // Not expected (non-blocking sends complete inline), but the arena must not be reused
-        // under a send still in the ring: cancel what is left and wait for it.
+        // Not expected (non-blocking operations complete inline), but the buffer must not be
+        // reused under an operation still in the ring: cancel what is left and wait for it.
         io_uring_sqe* cancel = io_uring_get_sqe(ring_.get());
         if (cancel) {
             io_uring_prep_cancel64(cancel, 0, IORING_ASYNC_CANCEL_ANY);
@@ -94,20 +100,19 @@ void RingSender::issue() {
             collect();
         }
     }
-    if (expected < sends_.size() || answers < expected) {
+    if (expected < ops_.size() || answers < expected) {
         // The ring refused work (out of memory) or lost track of it. What it did not take
-        // must never be sent later with stale bytes: give the ring up; the caller writes with
-        // send() from now on, starting with these (reported as not written).
+        // must never run later on stale bytes: give the ring up; the caller uses send() /
+        // recv() from now on, starting with these (reported as -EAGAIN: nothing moved).
         io_uring_queue_exit(ring_.get());
         ring_.reset();
     }
-    for (size_t i = 0; i < sends_.size(); ++i) {
+    for (size_t i = 0; i < ops_.size(); ++i) {
         if (answered_[i]) continue;
-        const Staged& s = sends_[i];
-        outcomes_.push_back({s.tag, -EAGAIN, arena_.data() + s.offset, s.len});
+        const Staged& s = ops_[i];
+        outcomes_.push_back({s.tag, -EAGAIN, buffer_.data() + s.offset, s.len});
     }
-    sends_.clear();
-    used_ = 0;
+    ops_.clear();  // the buffer is freed by submit(), once the outcomes are read
 }
 
 }  // namespace presence_host

@@ -1,8 +1,9 @@
-// The ring the host sends its end-of-turn writes through: every staged send is issued in one
-// submit and answered before submit() returns (whole, partial, -EAGAIN on a full socket, an
-// error for a dead peer, without SIGPIPE), and the staging bounds hold. Real sockets, the
+// The ring the host sends its end-of-turn writes through (and the load tool receives through):
+// every staged operation is issued in one submit and answered before submit() returns (whole,
+// partial, -EAGAIN on a full or empty socket, an error for a dead peer, without SIGPIPE, 0 at
+// end of stream), and the staging bounds hold. Real sockets, the
 // real kernel io_uring: on a kernel that refuses it these tests fail rather than pass empty.
-#include "ring_sender.hpp"
+#include "socket_ring.hpp"
 
 #include <CppUTest/TestHarness.h>
 #include <fcntl.h>
@@ -14,7 +15,7 @@
 #include <string>
 #include <vector>
 
-using presence_host::RingSender;
+using presence_host::SocketRing;
 
 namespace {
 
@@ -46,16 +47,16 @@ struct Pair {
 constexpr int kUnanswered = -100000;
 
 // Stages `bytes` for `fd`; false when it did not fit.
-bool stage(RingSender& ring, int fd, const std::string& bytes, uint64_t tag) {
+bool stage(SocketRing& ring, int fd, const std::string& bytes, uint64_t tag) {
     if (ring.room().size() < bytes.size()) return false;
     std::memcpy(ring.room().data(), bytes.data(), bytes.size());
-    return ring.commit(fd, bytes.size(), tag);
+    return ring.stage_send(fd, bytes.size(), tag);
 }
 
 // Submits and returns each result by tag (tags below 16; others are dropped).
-std::vector<int> submit_all(RingSender& ring) {
+std::vector<int> submit_all(SocketRing& ring) {
     std::vector<int> results(16, kUnanswered);
-    ring.submit([&](const RingSender::Outcome& o) {
+    ring.submit([&](const SocketRing::Outcome& o) {
         if (o.tag < results.size()) results[o.tag] = o.result;
     });
     return results;
@@ -63,15 +64,15 @@ std::vector<int> submit_all(RingSender& ring) {
 
 }  // namespace
 
-TEST_GROUP(RingSender) {
-    RingSender ring;
+TEST_GROUP(SocketRing) {
+    SocketRing ring;
     void setup() override {
         std::string why;
         CHECK_TRUE_TEXT(ring.open(why), ("io_uring unavailable: " + why).c_str());
     }
 };
 
-TEST(RingSender, EverySendOfOneSubmitArrivesAndIsAnsweredWithItsTag) {
+TEST(SocketRing, EverySendOfOneSubmitArrivesAndIsAnsweredWithItsTag) {
     Pair a, b, c;
     CHECK_TRUE(stage(ring, a.writer, "alpha", 1));
     CHECK_TRUE(stage(ring, b.writer, "bravo!", 2));
@@ -87,7 +88,7 @@ TEST(RingSender, EverySendOfOneSubmitArrivesAndIsAnsweredWithItsTag) {
     STRCMP_EQUAL("bravo!", b.drain().c_str());
     STRCMP_EQUAL("", c.drain().c_str());
     // The buffer is free again and reused: the next submit carries new bytes.
-    LONGS_EQUAL(RingSender::kArenaBytes, ring.room().size());
+    LONGS_EQUAL(SocketRing::kDefaultBufferBytes, ring.room().size());
     CHECK_TRUE(stage(ring, a.writer, "again", 4));
     LONGS_EQUAL(5, submit_all(ring).at(4));
     STRCMP_EQUAL("again", a.drain().c_str());
@@ -96,7 +97,7 @@ TEST(RingSender, EverySendOfOneSubmitArrivesAndIsAnsweredWithItsTag) {
 // A socket that cannot take everything: the first submit writes part (the result says how
 // much), the next finds it full (-EAGAIN, nothing written); the outcome points at the staged
 // bytes so the caller can keep the rest.
-TEST(RingSender, FullSocketIsAnsweredWithAPartialCountThenEagain) {
+TEST(SocketRing, FullSocketIsAnsweredWithAPartialCountThenEagain) {
     Pair p;
     const int small = 4096;
     setsockopt(p.writer, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
@@ -104,7 +105,7 @@ TEST(RingSender, FullSocketIsAnsweredWithAPartialCountThenEagain) {
     CHECK_TRUE(stage(ring, p.writer, big, 7));
     size_t partial = 0;
     std::string rest;
-    ring.submit([&](const RingSender::Outcome& o) {
+    ring.submit([&](const SocketRing::Outcome& o) {
         LONGS_EQUAL(7, o.tag);
         CHECK_TRUE(o.result > 0);
         partial = static_cast<size_t>(o.result);
@@ -120,7 +121,7 @@ TEST(RingSender, FullSocketIsAnsweredWithAPartialCountThenEagain) {
 
 // A peer that has gone: an error for its send (no SIGPIPE kills the test), and the sends
 // staged after it in the same submit still go out.
-TEST(RingSender, DeadPeerIsAnErrorAndDoesNotStopTheOthers) {
+TEST(SocketRing, DeadPeerIsAnErrorAndDoesNotStopTheOthers) {
     Pair dead, alive;
     close(dead.reader);
     dead.reader = -1;
@@ -132,28 +133,59 @@ TEST(RingSender, DeadPeerIsAnErrorAndDoesNotStopTheOthers) {
     STRCMP_EQUAL("kept", alive.drain().c_str());
 }
 
-TEST(RingSender, StagingStopsAtTheBufferAndAtTheEntryBound) {
+// Receives: what is there (up to the staged size), -EAGAIN when nothing is, 0 at end of
+// stream; the bytes are in the outcome.
+TEST(SocketRing, ReceivesWhatIsThereAndTellsEmptyFromEnded) {
+    Pair full, empty, ended;
+    CHECK_EQUAL(11, write(full.reader, "hello world", 11));  // a pair is symmetric
+    close(ended.reader);
+    ended.reader = -1;
+    CHECK_TRUE(ring.stage_recv(full.writer, 5, 1));
+    CHECK_TRUE(ring.stage_recv(empty.writer, 64, 2));
+    CHECK_TRUE(ring.stage_recv(ended.writer, 64, 3));
+    std::string got;
+    const auto results = [&] {
+        std::vector<int> r(4, kUnanswered);
+        ring.submit([&](const SocketRing::Outcome& o) {
+            r[o.tag] = o.result;
+            if (o.tag == 1) got.assign(reinterpret_cast<const char*>(o.data), o.result);
+        });
+        return r;
+    }();
+    LONGS_EQUAL(5, results[1]);
+    STRCMP_EQUAL("hello", got.c_str());
+    LONGS_EQUAL(-EAGAIN, results[2]);
+    LONGS_EQUAL(0, results[3]);
+    // The rest is still in the socket for the next receive.
+    CHECK_TRUE(ring.stage_recv(full.writer, 64, 1));
+    ring.submit([&](const SocketRing::Outcome& o) {
+        got.assign(reinterpret_cast<const char*>(o.data), o.result > 0 ? o.result : 0);
+    });
+    STRCMP_EQUAL(" world", got.c_str());
+}
+
+TEST(SocketRing, StagingStopsAtTheBufferAndAtTheEntryBound) {
     Pair p;
     // More than the buffer: refused, nothing staged.
-    CHECK_FALSE(ring.commit(p.writer, RingSender::kArenaBytes + 1, 1));
+    CHECK_FALSE(ring.stage_send(p.writer, SocketRing::kDefaultBufferBytes + 1, 1));
     LONGS_EQUAL(0, ring.staged());
     // Entry bound: kEntries one-byte sends fit, the next does not until a submit.
     Pair sink;
     const int big = 1 << 20;
     setsockopt(sink.writer, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-    for (unsigned i = 0; i < RingSender::kEntries; ++i) {
+    for (unsigned i = 0; i < SocketRing::kEntries; ++i) {
         ring.room()[0] = 'a';
-        CHECK_TRUE(ring.commit(sink.writer, 1, i));
+        CHECK_TRUE(ring.stage_send(sink.writer, 1, i));
     }
-    CHECK_FALSE(ring.commit(sink.writer, 1, 9999));
+    CHECK_FALSE(ring.stage_send(sink.writer, 1, 9999));
     size_t answered = 0, written = 0;
-    ring.submit([&](const RingSender::Outcome& o) {
+    ring.submit([&](const SocketRing::Outcome& o) {
         ++answered;
         if (o.result > 0) written += static_cast<size_t>(o.result);
     });
-    LONGS_EQUAL(RingSender::kEntries, answered);
+    LONGS_EQUAL(SocketRing::kEntries, answered);
     LONGS_EQUAL(written, sink.drain().size());
     CHECK_TRUE(written > 0);
-    CHECK_TRUE(ring.commit(sink.writer, 1, 1));  // room again after the submit
+    CHECK_TRUE(ring.stage_send(sink.writer, 1, 1));  // room again after the submit
     submit_all(ring);
 }
