@@ -47,6 +47,36 @@ std::string toggle_alice_bob_ops(int count) {
     return ops + "]}";
 }
 
+// alice and bob, friends, both connected; bob's status carries the longest message, so each
+// frame about him is big (~250 bytes while he is visible to alice).
+void connect_alice_and_bob_with_big_frames(int port, WsClient& alice, WsClient& bob) {
+    host_test::http_request(port, "POST", "/admin/friendships", "admin-token",
+                            friendship_body("add", "alice", "bob"));
+    CHECK_EQUAL(101, alice.connect(port, "/ws?token=" + token_for("alice")));
+    CHECK_TRUE(alice.wait_for("presence_snapshot"));
+    CHECK_EQUAL(101, bob.connect(port, "/ws?token=" + token_for("bob")));
+    CHECK_TRUE(bob.wait_for("presence_snapshot"));
+    CHECK_TRUE(bob.send_text(R"({"type":"presence_update","status":"online","message":")" +
+                             std::string(128, 'm') + "\"}"));
+    CHECK_TRUE(alice.wait_for("mmmm"));
+}
+
+// Reads alice's frames until her socket is quiet (not closed): those about bob must alternate
+// offline, online, ... (toggle_alice_bob_ops, order kept). Returns how many there were.
+int read_alternating_frames_about_bob(WsClient& alice) {
+    std::string payload;
+    int about_bob = 0;
+    int opcode = 0;
+    while ((opcode = alice.read_frame(payload, 1000)) == 1) {
+        if (payload.find("\"bob\"") == std::string::npos) continue;
+        const bool online = payload.find("\"status\":\"online\"") != std::string::npos;
+        CHECK_EQUAL_TEXT(about_bob % 2 == 1, online, payload.c_str());
+        ++about_bob;
+    }
+    CHECK_EQUAL(-1, opcode);
+    return about_bob;
+}
+
 }  // namespace
 
 TEST_GROUP(HostProcess) {
@@ -252,17 +282,8 @@ static void paused_reader_gets_every_frame(const char* io_uring) {
                     "host.max_queue_bytes = 33554432\nhost.io_uring = " +
                     io_uring + "\nhost.log_level = info\n");
     CHECK_TRUE(big.started());
-    host_test::http_request(big.port(), "POST", "/admin/friendships", "admin-token",
-                            friendship_body("add", "alice", "bob"));
     WsClient alice, bob;
-    CHECK_EQUAL(101, alice.connect(big.port(), "/ws?token=" + token_for("alice")));
-    CHECK_TRUE(alice.wait_for("presence_snapshot"));
-    CHECK_EQUAL(101, bob.connect(big.port(), "/ws?token=" + token_for("bob")));
-    CHECK_TRUE(bob.wait_for("presence_snapshot"));
-    // The longest message makes bob's frames big (~250 bytes while he is visible).
-    CHECK_TRUE(bob.send_text(R"({"type":"presence_update","status":"online","message":")" +
-                             std::string(128, 'm') + "\"}"));
-    CHECK_TRUE(alice.wait_for("mmmm"));
+    connect_alice_and_bob_with_big_frames(big.port(), alice, bob);
     // remove, add, remove, ...: alice sees bob offline, online, offline, ... Four requests, so
     // later frames are queued while the earlier ones still fill alice's socket.
     constexpr int kRequests = 6, kOpsEach = 8000;
@@ -273,17 +294,7 @@ static void paused_reader_gets_every_frame(const char* io_uring) {
                              .status);
         usleep(250 * 1000);  // alice reads nothing meanwhile
     }
-    std::string payload;
-    int about_bob = 0;
-    int opcode = 0;
-    while ((opcode = alice.read_frame(payload, 1000)) == 1) {
-        if (payload.find("\"bob\"") == std::string::npos) continue;
-        const bool online = payload.find("\"status\":\"online\"") != std::string::npos;
-        CHECK_EQUAL_TEXT(about_bob % 2 == 1, online, payload.c_str());  // order kept
-        ++about_bob;
-    }
-    CHECK_EQUAL(-1, opcode);  // a quiet socket, not a close
-    CHECK_EQUAL(kRequests * kOpsEach, about_bob);
+    CHECK_EQUAL(kRequests * kOpsEach, read_alternating_frames_about_bob(alice));
     CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
     CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
     CHECK_EQUAL(0, big.stop());
@@ -303,16 +314,8 @@ TEST(HostProcess, ReaderFallingBehindBurstByBurstGetsEveryFrameInOrder) {
                     "host.max_queue_bytes = 33554432\nhost.write_interval_ms = 0\n"
                     "host.log_level = debug\n");
     CHECK_TRUE(big.started());
-    host_test::http_request(big.port(), "POST", "/admin/friendships", "admin-token",
-                            friendship_body("add", "alice", "bob"));
     WsClient alice, bob;
-    CHECK_EQUAL(101, alice.connect(big.port(), "/ws?token=" + token_for("alice")));
-    CHECK_TRUE(alice.wait_for("presence_snapshot"));
-    CHECK_EQUAL(101, bob.connect(big.port(), "/ws?token=" + token_for("bob")));
-    CHECK_TRUE(bob.wait_for("presence_snapshot"));
-    CHECK_TRUE(bob.send_text(R"({"type":"presence_update","status":"online","message":")" +
-                             std::string(128, 'm') + "\"}"));
-    CHECK_TRUE(alice.wait_for("mmmm"));
+    connect_alice_and_bob_with_big_frames(big.port(), alice, bob);
     // 60 ops per request: ~15 KB for alice, within one write's bounds (64 frames, 64 KiB).
     constexpr int kOpsEach = 60;
     const std::string ops = toggle_alice_bob_ops(kOpsEach);
@@ -325,17 +328,7 @@ TEST(HostProcess, ReaderFallingBehindBurstByBurstGetsEveryFrameInOrder) {
     }
     STRCMP_CONTAINS("bytes left to lws", big.log().c_str());
     ++requests;
-    std::string payload;
-    int about_bob = 0;
-    int opcode = 0;
-    while ((opcode = alice.read_frame(payload, 1000)) == 1) {
-        if (payload.find("\"bob\"") == std::string::npos) continue;
-        const bool online = payload.find("\"status\":\"online\"") != std::string::npos;
-        CHECK_EQUAL_TEXT(about_bob % 2 == 1, online, payload.c_str());  // order kept
-        ++about_bob;
-    }
-    CHECK_EQUAL(-1, opcode);  // a quiet socket, not a close
-    CHECK_EQUAL(requests * kOpsEach, about_bob);
+    CHECK_EQUAL(requests * kOpsEach, read_alternating_frames_about_bob(alice));
     CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
     CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
     CHECK_EQUAL(0, big.stop());
