@@ -25,6 +25,15 @@
 namespace presence_host {
 namespace {
 
+// lws 4.1.6 logs "adopt_socket_readbuf: calling service" at error level on every socket
+// adopted with its request bytes, which the host does for nearly every connection (see
+// on_listen_ready): 19,500 "E:" lines in a reconnect storm. It is not an error; drop it and
+// pass everything else on as lws would print it.
+void emit_lws_log(int level, const char* line) {
+    if (std::strstr(line, "adopt_socket_readbuf: calling service")) return;
+    lwsl_emit_stderr(level, line);
+}
+
 HostServer* g_server = nullptr;  // one server per process; lws hands callbacks no user ctx
 
 int protocol_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
@@ -108,7 +117,7 @@ bool HostServer::start(std::string& error) {
     // lws' own warnings are noise in normal runs; host.log_level=debug shows them too.
     lws_set_log_level(
         options_.log_level >= PRESENCE_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR,
-        nullptr);
+        emit_lws_log);
 
     lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);

@@ -719,13 +719,20 @@ int main(int argc, char** argv) {
     // Exit status says whether the tool itself worked (it connected and measured something),
     // never whether a performance target was met. --check adds correctness: nothing lost.
     if (o.check) {
-        bool ok = r.connect_failures == 0 && r.connections_held == o.users && r.deliveries > 0 &&
-                  r.deliveries >= r.expected_deliveries && r.error_codes.empty() &&
-                  r.unexpected_closes == 0 && r.heartbeat_acks > 0 &&
-                  (!o.storm || r.storm_snapshots == o.users);
-        if (!ok) {
-            std::fprintf(stderr, "presence_load --check: run incomplete or lossy; host log:\n%s\n",
-                         host_log.c_str());
+        std::string missing;
+        auto require = [&](bool held, const char* what) {
+            if (!held) missing += std::string(missing.empty() ? "" : ", ") + what;
+        };
+        require(r.connect_failures == 0 && r.connections_held == o.users, "every user connected");
+        require(r.deliveries > 0 && r.deliveries >= r.expected_deliveries,
+                "every expected frame arrived");
+        require(r.error_codes.empty(), "no error frame");
+        require(r.unexpected_closes == 0, "no unexpected close");
+        require(r.heartbeat_acks > 0, "a heartbeat acked (is --heartbeat-s shorter than the run?)");
+        require(!o.storm || r.storm_snapshots == o.users, "every storm reconnect got a snapshot");
+        if (!missing.empty()) {
+            std::fprintf(stderr, "presence_load --check: failed: %s; host log:\n%s\n",
+                         missing.c_str(), host_log.c_str());
             return 1;
         }
         return 0;
