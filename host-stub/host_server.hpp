@@ -144,6 +144,13 @@ class HostServer {
     void request_write(Connection& conn);
     void flush_pending_writes();
     void on_listen_ready();
+    void on_turn_end();
+    // What became of a new socket: handed to lws with its request (or closed), handed over
+    // bare (lws reads the request itself), or kept waiting for its request.
+    enum class Adoption { WithRequest, Bare, Waiting };
+    Adoption adopt_when_ready(int fd, bool last_chance);
+    void serve_awaiting();
+    bool awaiting_has_news();
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
     void destroy_plugin();
@@ -190,6 +197,13 @@ class HostServer {
     // libev: the host's own listening socket (lws' vhost then has none), see on_listen_ready.
     ListenSocket listener_;
     int closes_since_accept_check_ = 0;
+    // libev: accepted sockets whose upgrade request has not (fully) arrived yet, kept by the
+    // host instead of lws until it has (see on_listen_ready), at most kAwaitMs each.
+    struct AwaitingSocket {
+        int fd;
+        int64_t since_us;
+    };
+    std::vector<AwaitingSocket> awaiting_;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
     uint64_t next_conn_id_ = 1;

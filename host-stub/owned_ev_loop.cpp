@@ -103,6 +103,18 @@ void OwnedEvLoop::run_reader_next_if_ready() {
     if (poll(&ready, 1, 0) == 1) ev_feed_event(impl_->loop, &impl_->reader, EV_READ);
 }
 
+void OwnedEvLoop::run_reader_next() {
+    if (!ev_is_active(&impl_->reader) || ev_is_pending(&impl_->reader)) return;
+    ev_feed_event(impl_->loop, &impl_->reader, EV_READ);
+}
+
+void OwnedEvLoop::wake_within(double seconds) {
+    if (ev_is_active(&impl_->wake) && ev_timer_remaining(impl_->loop, &impl_->wake) <= seconds) {
+        return;
+    }
+    wake_after(seconds);
+}
+
 void OwnedEvLoop::wake_after(double seconds) {
     if (ev_is_active(&impl_->wake)) ev_timer_stop(impl_->loop, &impl_->wake);
     ev_timer_init(

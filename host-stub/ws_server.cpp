@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -105,6 +106,7 @@ HostServer::HostServer(ConfigFile config, HostOptions options, const presence_pl
 }
 
 HostServer::~HostServer() {
+    for (const AwaitingSocket& waiting : awaiting_) ::close(waiting.fd);  // never handed to lws
     if (plugin_) api_->destroy(plugin_);
     plugin_ = nullptr;
     if (context_) lws_context_destroy(context_);
@@ -174,8 +176,7 @@ bool HostServer::start(std::string& error) {
         log(PRESENCE_LOG_INFO, ("event loop: " + options_.event_lib).c_str());
         if (ev_loop_) {
             ev_loop_->on_turn_end(
-                [](void* server) { static_cast<HostServer*>(server)->flush_pending_writes(); },
-                this);
+                [](void* server) { static_cast<HostServer*>(server)->on_turn_end(); }, this);
         }
         // libuv: no turn-end hook here, so each queued frame asks for a writable callback.
         flush_at_turn_end_ = options_.event_lib != "libuv";
@@ -272,13 +273,24 @@ int HostServer::run() {
 //   and handed over with the socket, lws runs the handshake right away, inside this callback
 //   (our watcher runs before lws' own, EV_MAXPRI), and the snapshot leaves before this turn's
 //   other events: a reconnect no longer waits behind thousands of queued disconnects.
-// A connection with nothing to read yet is adopted the plain way, at most kBareAdoptions per
-// turn (those are the ones that wait in lws' timer list). Out of descriptors: no accept for
-// 100 ms, rather than a hot loop.
+// - A connection whose request has not arrived yet is kept by the host (awaiting_) and
+//   handed over once it has: adopted bare, lws would read it only when its event came up,
+//   behind the rest of a burst (in a storm ~12 % of reconnects were accepted before their
+//   request; the slowest waited 1-1.5 s). After kAwaitMs, or with kMaxAwaiting already
+//   waiting, it goes to lws bare, which then applies its own timeouts.
+// At most kBareAdoptions bare adoptions per turn (those are the ones that wait in lws' timer
+// list). Out of descriptors: no accept for 100 ms, rather than a hot loop.
+namespace {
+constexpr int64_t kAwaitMs = 200;
+constexpr size_t kMaxAwaiting = 2048;
+}  // namespace
+
 void HostServer::on_listen_ready() {
+    serve_awaiting();
     constexpr int kAcceptsPerTurn = 1024;
     constexpr int kBareAdoptions = 128;
     int bare = 0;
+    const int64_t now = lws_now_usecs();
     for (int i = 0; i < kAcceptsPerTurn && bare < kBareAdoptions; ++i) {
         const int fd = accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -293,32 +305,91 @@ void HostServer::on_listen_ready() {
         // otherwise a frame could wait ~40 ms for the peer's delayed ACK.
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        // A whole GET header block already in the socket (an upgrade, or a plain GET) goes to
-        // lws with the socket and is served at once. Anything else (a body, headers still on
-        // their way, more than lws' 2048-byte header buffer) lws reads from the socket itself:
-        // with a body in the handed-over bytes lws 4.1 answered 400.
-        char first[2048];
-        const ssize_t seen = recv(fd, first, sizeof first, MSG_PEEK);
-        if (seen == 0 || (seen < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-            ::close(fd);  // gone before it said anything
-            continue;
+        switch (adopt_when_ready(fd, awaiting_.size() >= kMaxAwaiting)) {
+            case Adoption::Waiting:
+                awaiting_.push_back({fd, now});
+                break;
+            case Adoption::Bare:
+                ++bare;
+                break;
+            case Adoption::WithRequest:
+                break;
         }
-        const std::string_view head(first, seen > 0 ? static_cast<size_t>(seen) : 0);
-        const size_t end = head.find("\r\n\r\n");
-        if (head.starts_with("GET ") && end != std::string_view::npos && end + 4 == head.size()) {
-            const ssize_t got = recv(fd, first, end + 4, 0);  // what was peeked, exactly
-            if (got == static_cast<ssize_t>(end + 4)) {
-                // On failure (e.g. lws at its descriptor limit) lws closes the socket.
-                lws_adopt_socket_vhost_readbuf(vhost_, fd, first, end + 4);
-                continue;
-            }
-            ::close(fd);
-            continue;
-        }
-        lws_adopt_socket_vhost(vhost_, fd);
-        ++bare;
     }
     flush_pending_writes();  // the snapshots of the handshakes above, now
+}
+
+// What a new connection has sent so far decides: a whole GET header block (an upgrade, or a
+// plain GET) goes to lws with the socket and is served at once; nothing yet, or the start of a
+// GET, waits (unless `last_chance`); anything else (a body, more than lws' 2048-byte header
+// buffer) lws reads from the socket itself: with a body in the handed-over bytes lws 4.1
+// answered 400. A socket gone before it said anything is closed.
+HostServer::Adoption HostServer::adopt_when_ready(int fd, bool last_chance) {
+    char first[2048];
+    const ssize_t seen = recv(fd, first, sizeof first, MSG_PEEK);
+    if (seen == 0 || (seen < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        ::close(fd);
+        return Adoption::WithRequest;  // nothing left to do with it
+    }
+    const std::string_view head(first, seen > 0 ? static_cast<size_t>(seen) : 0);
+    const size_t end = head.find("\r\n\r\n");
+    if (head.starts_with("GET ") && end != std::string_view::npos && end + 4 == head.size()) {
+        const ssize_t got = recv(fd, first, end + 4, 0);  // what was peeked, exactly
+        if (got == static_cast<ssize_t>(end + 4)) {
+            // On failure (e.g. lws at its descriptor limit) lws closes the socket.
+            lws_adopt_socket_vhost_readbuf(vhost_, fd, first, end + 4);
+        } else {
+            ::close(fd);
+        }
+        return Adoption::WithRequest;
+    }
+    const bool may_be_get = std::string_view("GET ").starts_with(head.substr(0, 4));
+    if (!last_chance && may_be_get && end == std::string_view::npos && head.size() < sizeof first) {
+        return Adoption::Waiting;
+    }
+    lws_adopt_socket_vhost(vhost_, fd);
+    return Adoption::Bare;
+}
+
+// The sockets kept waiting for their request: those that have sent something (or are past
+// kAwaitMs) are decided now, the rest keep waiting. One poll() for all of them.
+void HostServer::serve_awaiting() {
+    if (awaiting_.empty()) return;
+    std::vector<pollfd> polled(awaiting_.size());
+    for (size_t i = 0; i < awaiting_.size(); ++i) polled[i] = {awaiting_[i].fd, POLLIN, 0};
+    if (poll(polled.data(), polled.size(), 0) < 0) return;
+    const int64_t now = lws_now_usecs();
+    size_t kept = 0;
+    for (size_t i = 0; i < awaiting_.size(); ++i) {
+        const AwaitingSocket waiting = awaiting_[i];
+        const bool expired = now - waiting.since_us >= kAwaitMs * 1000;
+        if ((polled[i].revents || expired) &&
+            adopt_when_ready(waiting.fd, expired) != Adoption::Waiting) {
+            continue;
+        }
+        awaiting_[kept++] = waiting;
+    }
+    awaiting_.resize(kept);
+}
+
+// Whether a socket kept waiting has sent something (or waited long enough): checked during a
+// burst of disconnects, where adopting is not safe (inside an lws callback).
+bool HostServer::awaiting_has_news() {
+    if (awaiting_.empty()) return false;
+    if (lws_now_usecs() - awaiting_.front().since_us >= kAwaitMs * 1000) return true;
+    std::vector<pollfd> polled(awaiting_.size());
+    for (size_t i = 0; i < awaiting_.size(); ++i) polled[i] = {awaiting_[i].fd, POLLIN, 0};
+    return poll(polled.data(), polled.size(), 0) > 0;
+}
+
+// libev: after every callback of a loop turn. Sockets waiting for their request are looked at
+// every turn, and at least every 2 ms while there are any; then every connection owed
+// frames is written.
+void HostServer::on_turn_end() {
+    const bool had_awaiting = !awaiting_.empty();
+    serve_awaiting();
+    flush_pending_writes();
+    if (had_awaiting && !awaiting_.empty()) ev_loop_->wake_within(0.002);
 }
 
 void HostServer::destroy_plugin() {
@@ -693,7 +764,11 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
     // behind the burst inside lws).
     if (listener_.is_open() && ++closes_since_accept_check_ >= 32) {
         closes_since_accept_check_ = 0;
-        ev_loop_->run_reader_next_if_ready();
+        if (awaiting_has_news()) {
+            ev_loop_->run_reader_next();
+        } else {
+            ev_loop_->run_reader_next_if_ready();
+        }
     }
     if (!slot || !slot->connection) return;
     Connection* conn = slot->connection;

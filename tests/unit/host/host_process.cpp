@@ -184,13 +184,24 @@ WsClient::~WsClient() {
 }
 
 int WsClient::connect(int port, const std::string& path, const std::string& source_ip) {
+    return connect_slowly(port, path, 0, 0, 0, source_ip);
+}
+
+int WsClient::connect_slowly(int port, const std::string& path, int silent_ms, size_t first_bytes,
+                             int gap_ms, const std::string& source_ip) {
     fd_ = connect_to(port, source_ip);
     if (fd_ < 0) return 0;
     const std::string request = "GET " + path +
                                 " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                                 "Connection: Upgrade\r\nSec-WebSocket-Key: "
                                 "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    if (!send_all(fd_, request)) return 0;
+    if (silent_ms > 0) usleep(static_cast<useconds_t>(silent_ms) * 1000);
+    const size_t split = first_bytes > 0 && first_bytes < request.size() ? first_bytes : 0;
+    if (split > 0) {
+        if (!send_all(fd_, request.substr(0, split))) return 0;
+        usleep(static_cast<useconds_t>(gap_ms) * 1000);
+    }
+    if (!send_all(fd_, request.substr(split))) return 0;
     std::string response;
     char buffer[4096];
     while (response.find("\r\n\r\n") == std::string::npos && wait_readable(fd_, 5000)) {

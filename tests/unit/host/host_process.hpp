@@ -55,6 +55,10 @@ class WsClient {
     ~WsClient();
     // Returns the HTTP status of the handshake (101 on success).
     int connect(int port, const std::string& path, const std::string& source_ip = "127.0.0.1");
+    // The same, but the client says nothing for `silent_ms` after the TCP connect, then sends
+    // the first `first_bytes` of its request (0: all of it), waits `gap_ms`, then the rest.
+    int connect_slowly(int port, const std::string& path, int silent_ms, size_t first_bytes,
+                       int gap_ms, const std::string& source_ip = "127.0.0.1");
     bool send_text(const std::string& text, bool fin = true, bool continuation = false);
     // Several whole text frames handed to the kernel in one send().
     bool send_texts_in_one_write(const std::vector<std::string>& texts);

@@ -1,7 +1,10 @@
 // presence-host as a process: what a client of the host stub sees on the wire.
 #include "host_process.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -332,6 +335,42 @@ TEST(HostProcess, ReaderFallingBehindBurstByBurstGetsEveryFrameInOrder) {
     CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
     CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
     CHECK_EQUAL(0, big.stop());
+}
+
+// libev: a connection whose request has not arrived when it is accepted is kept by the host
+// until it has (up to 200 ms), then handed to lws with it; past that, lws gets it bare and reads
+// the request itself. Every timing is served, whole or in parts; a connection that leaves
+// without a word costs nothing.
+TEST(HostProcess, UpgradeRequestsArrivingLateOrInPartsAreServed) {
+    struct Case {
+        int silent_ms;
+        size_t first_bytes;
+        int gap_ms;
+    };
+    for (const Case c :
+         {Case{100, 0, 0}, Case{350, 0, 0}, Case{0, 20, 60}, Case{30, 3, 300}, Case{0, 100, 400}}) {
+        const std::string what = std::to_string(c.silent_ms) + "/" + std::to_string(c.first_bytes) +
+                                 "/" + std::to_string(c.gap_ms);
+        WsClient client;
+        CHECK_EQUAL_TEXT(101,
+                         client.connect_slowly(host->port(), "/ws?token=" + token_for("alice"),
+                                               c.silent_ms, c.first_bytes, c.gap_ms),
+                         what.c_str());
+        CHECK_TRUE_TEXT(client.wait_for("presence_snapshot"), what.c_str());
+    }
+    for (int i = 0; i < 20; ++i) {  // connect and leave without a word, or after "GE"
+        const int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(static_cast<uint16_t>(host->port()));
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK_EQUAL(0, ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to));
+        if (i % 2) CHECK_EQUAL(2, write(fd, "GE", 2));
+        close(fd);
+    }
+    WsClient after;
+    CHECK_EQUAL(101, after.connect(host->port(), "/ws?token=" + token_for("bob")));
+    CHECK_TRUE(after.wait_for("presence_snapshot"));
 }
 
 TEST(HostProcess, SigtermStopsCleanlyWithExitZero) {
