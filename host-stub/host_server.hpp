@@ -4,6 +4,7 @@
 #pragma once
 
 #include <libwebsockets.h>
+#include <poll.h>
 
 #include <atomic>
 #include <cstdint>
@@ -151,6 +152,7 @@ class HostServer {
     Adoption adopt_when_ready(int fd, bool last_chance);
     void serve_awaiting();
     bool awaiting_has_news();
+    int poll_awaiting();
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
     void destroy_plugin();
@@ -204,6 +206,7 @@ class HostServer {
         int64_t since_us;
     };
     std::vector<AwaitingSocket> awaiting_;
+    std::vector<pollfd> awaiting_polled_;  // poll_awaiting()'s, reused
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
     uint64_t next_conn_id_ = 1;

@@ -354,16 +354,13 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool last_chance) {
 // The sockets kept waiting for their request: those that have sent something (or are past
 // kAwaitMs) are decided now, the rest keep waiting. One poll() for all of them.
 void HostServer::serve_awaiting() {
-    if (awaiting_.empty()) return;
-    std::vector<pollfd> polled(awaiting_.size());
-    for (size_t i = 0; i < awaiting_.size(); ++i) polled[i] = {awaiting_[i].fd, POLLIN, 0};
-    if (poll(polled.data(), polled.size(), 0) < 0) return;
+    if (awaiting_.empty() || poll_awaiting() < 0) return;
     const int64_t now = lws_now_usecs();
     size_t kept = 0;
     for (size_t i = 0; i < awaiting_.size(); ++i) {
         const AwaitingSocket waiting = awaiting_[i];
         const bool expired = now - waiting.since_us >= kAwaitMs * 1000;
-        if ((polled[i].revents || expired) &&
+        if ((awaiting_polled_[i].revents || expired) &&
             adopt_when_ready(waiting.fd, expired) != Adoption::Waiting) {
             continue;
         }
@@ -377,9 +374,16 @@ void HostServer::serve_awaiting() {
 bool HostServer::awaiting_has_news() {
     if (awaiting_.empty()) return false;
     if (lws_now_usecs() - awaiting_.front().since_us >= kAwaitMs * 1000) return true;
-    std::vector<pollfd> polled(awaiting_.size());
-    for (size_t i = 0; i < awaiting_.size(); ++i) polled[i] = {awaiting_[i].fd, POLLIN, 0};
-    return poll(polled.data(), polled.size(), 0) > 0;
+    return poll_awaiting() > 0;
+}
+
+// One poll() over the sockets kept waiting, results in awaiting_polled_ (same order).
+int HostServer::poll_awaiting() {
+    awaiting_polled_.resize(awaiting_.size());
+    for (size_t i = 0; i < awaiting_.size(); ++i) {
+        awaiting_polled_[i] = {awaiting_[i].fd, POLLIN, 0};
+    }
+    return poll(awaiting_polled_.data(), awaiting_polled_.size(), 0);
 }
 
 // libev: after every callback of a loop turn. Sockets waiting for their request are looked at
