@@ -390,10 +390,9 @@ int HostServer::poll_awaiting() {
 // every turn, and at least every 2 ms while there are any; then every connection owed
 // frames is written.
 void HostServer::on_turn_end() {
-    const bool had_awaiting = !awaiting_.empty();
     serve_awaiting();
     flush_pending_writes();
-    if (had_awaiting && !awaiting_.empty()) ev_loop_->wake_within(0.002);
+    if (!awaiting_.empty()) ev_loop_->wake_within(0.002);
 }
 
 void HostServer::destroy_plugin() {
@@ -761,11 +760,11 @@ void HostServer::submit_staged_writes() {
 void HostServer::on_ws_closed(SessionSlot* slot) {
     // Thousands of disconnects at once (a reconnect storm) arrive in one loop turn and take
     // ~80 us each in lws (mostly its _DEBUG scan of the descriptor table on every close).
-    // Every 32 of them (~2.5 ms), waiting new connections go first (on_listen_ready), so a
-    // reconnect does not wait for the whole burst. Counted on closes, not on every event: a
-    // check on every event tried in five storms gave p99 0.08-0.6 s against 0.08-0.27 s,
-    // likely by taking connections before their request had arrived (those then wait
-    // behind the burst inside lws).
+    // Every 32 of them (~2.5 ms), waiting new connections (and accepted ones whose request
+    // has arrived since, awaiting_) go first (on_listen_ready), so a reconnect does not wait
+    // for the whole burst. Counted on closes, not on every event: a check on every event
+    // tried in five storms gave p99 0.08-0.6 s against 0.08-0.27 s (before awaiting_ existed,
+    // likely by taking connections before their request had arrived).
     if (listener_.is_open() && ++closes_since_accept_check_ >= 32) {
         closes_since_accept_check_ = 0;
         if (awaiting_has_news()) {
