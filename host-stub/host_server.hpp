@@ -151,7 +151,7 @@ class HostServer {
     enum class Adoption { WithRequest, Bare, Waiting };
     Adoption adopt_when_ready(int fd, bool last_chance);
     void serve_awaiting();
-    bool awaiting_has_news();
+    bool listen_work_waiting();
     int poll_awaiting();
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
@@ -206,7 +206,7 @@ class HostServer {
         int64_t since_us;
     };
     std::vector<AwaitingSocket> awaiting_;
-    std::vector<pollfd> awaiting_polled_;  // poll_awaiting()'s, reused
+    std::vector<pollfd> awaiting_polled_;  // poll_awaiting()'s (plus the listener), reused
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
     uint64_t next_conn_id_ = 1;

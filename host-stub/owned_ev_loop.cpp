@@ -1,7 +1,6 @@
 #include "owned_ev_loop.hpp"
 
 #include <ev.h>
-#include <poll.h>
 
 namespace presence_host {
 
@@ -29,7 +28,7 @@ struct OwnedEvLoop::Impl {
     ev_io reader{};
     Hook reader_hook;
     ev_timer resume{};  // ends a pause_reading_for()
-    ev_timer wake{};    // wake_after()
+    ev_timer wake{};    // wake_within()
 };
 
 OwnedEvLoop::OwnedEvLoop() : impl_(std::make_unique<Impl>()) {
@@ -97,26 +96,16 @@ void OwnedEvLoop::pause_reading_for(double seconds) {
     ev_timer_start(impl_->loop, &impl_->resume);
 }
 
-void OwnedEvLoop::run_reader_next_if_ready() {
-    if (!ev_is_active(&impl_->reader) || ev_is_pending(&impl_->reader)) return;
-    pollfd ready{impl_->reader.fd, POLLIN, 0};
-    if (poll(&ready, 1, 0) == 1) ev_feed_event(impl_->loop, &impl_->reader, EV_READ);
-}
-
 void OwnedEvLoop::run_reader_next() {
     if (!ev_is_active(&impl_->reader) || ev_is_pending(&impl_->reader)) return;
     ev_feed_event(impl_->loop, &impl_->reader, EV_READ);
 }
 
 void OwnedEvLoop::wake_within(double seconds) {
-    if (ev_is_active(&impl_->wake) && ev_timer_remaining(impl_->loop, &impl_->wake) <= seconds) {
-        return;
+    if (ev_is_active(&impl_->wake)) {
+        if (ev_timer_remaining(impl_->loop, &impl_->wake) <= seconds) return;
+        ev_timer_stop(impl_->loop, &impl_->wake);
     }
-    wake_after(seconds);
-}
-
-void OwnedEvLoop::wake_after(double seconds) {
-    if (ev_is_active(&impl_->wake)) ev_timer_stop(impl_->loop, &impl_->wake);
     ev_timer_init(
         &impl_->wake, [](struct ev_loop*, ev_timer*, int) {}, seconds, 0.);
     ev_timer_start(impl_->loop, &impl_->wake);

@@ -35,17 +35,13 @@ class OwnedEvLoop {
     void pause_reading();  // for good (stopping)
     // No callback for `seconds` (out of descriptors), then reading resumes.
     void pause_reading_for(double seconds);
-    // From inside a long turn (a callback of another watcher): if the watched descriptor is
-    // readable now, its callback runs right after the current callback returns instead of
-    // after the rest of the turn (libev restarts the pending list at the highest priority).
-    void run_reader_next_if_ready();
-    // The same whether or not the descriptor is readable (the host has other sockets of its
-    // own to look at, see HostServer::awaiting_). Nothing while reading is paused.
+    // From inside a long turn (a callback of another watcher): the reader's callback runs right
+    // after the current callback returns instead of after the rest of the turn (libev
+    // restarts the pending list at the highest priority). The caller decides whether there is
+    // anything for it to do. Nothing while reading is paused.
     void run_reader_next();
     // Makes sure a loop turn ends (and so the turn-end callback runs) within `seconds`, even if
-    // nothing else happens. An earlier pending wake-up is replaced.
-    void wake_after(double seconds);
-    // The same, but an earlier pending wake-up that is due sooner is kept.
+    // nothing else happens; an earlier pending wake-up that is due sooner is kept.
     void wake_within(double seconds);
     // Runs the loop until stop(). Loop thread.
     void run();

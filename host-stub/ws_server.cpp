@@ -369,20 +369,24 @@ void HostServer::serve_awaiting() {
     awaiting_.resize(kept);
 }
 
-// Whether a socket kept waiting has sent something (or waited long enough): checked during a
-// burst of disconnects, where adopting is not safe (inside an lws callback).
-bool HostServer::awaiting_has_news() {
-    if (awaiting_.empty()) return false;
-    if (lws_now_usecs() - awaiting_.front().since_us >= kAwaitMs * 1000) return true;
+// Whether on_listen_ready has anything to do: a connection queued on the listening socket, or
+// a socket kept waiting that has sent something (or waited long enough). Checked during a
+// burst of disconnects, where accepting is not safe (inside an lws callback).
+bool HostServer::listen_work_waiting() {
+    if (!awaiting_.empty() && lws_now_usecs() - awaiting_.front().since_us >= kAwaitMs * 1000) {
+        return true;
+    }
     return poll_awaiting() > 0;
 }
 
-// One poll() over the sockets kept waiting, results in awaiting_polled_ (same order).
+// One poll() over the sockets kept waiting, then the listening socket; results in
+// awaiting_polled_ (awaiting_'s order, the listener last).
 int HostServer::poll_awaiting() {
-    awaiting_polled_.resize(awaiting_.size());
+    awaiting_polled_.resize(awaiting_.size() + 1);
     for (size_t i = 0; i < awaiting_.size(); ++i) {
         awaiting_polled_[i] = {awaiting_[i].fd, POLLIN, 0};
     }
+    awaiting_polled_.back() = {listener_.fd(), POLLIN, 0};
     return poll(awaiting_polled_.data(), awaiting_polled_.size(), 0);
 }
 
@@ -686,7 +690,7 @@ void HostServer::flush_pending_writes() {
     submit_staged_writes();
     pending_flush_.clear();
     pending_flush_.swap(held_back_);
-    if (wake_at) ev_loop_->wake_after(static_cast<double>(wake_at - now) / 1e6);
+    if (wake_at) ev_loop_->wake_within(static_cast<double>(wake_at - now) / 1e6);
 }
 
 // The socket failed: nothing more is queued for it and lws closes it on its next pass (no
@@ -767,11 +771,7 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
     // likely by taking connections before their request had arrived).
     if (listener_.is_open() && ++closes_since_accept_check_ >= 32) {
         closes_since_accept_check_ = 0;
-        if (awaiting_has_news()) {
-            ev_loop_->run_reader_next();
-        } else {
-            ev_loop_->run_reader_next_if_ready();
-        }
+        if (listen_work_waiting()) ev_loop_->run_reader_next();
     }
     if (!slot || !slot->connection) return;
     Connection* conn = slot->connection;

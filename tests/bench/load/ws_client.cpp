@@ -327,17 +327,7 @@ void WsClientPool::on_readable(std::size_t slot) {
         if (c.fd < 0) return;
         ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
         if (r > 0) {
-            if (c.state == State::Handshaking) {
-                bytes_in_ += static_cast<std::uint64_t>(r);
-                c.in.append(buf, static_cast<std::size_t>(r));
-                if (!parse_handshake(slot)) {
-                    if (conns_[slot].state != State::Handshaking) return;
-                    continue;
-                }
-                parse_frames(slot);
-            } else {
-                take_bytes(slot, buf, static_cast<std::size_t>(r));
-            }
+            take_bytes(slot, buf, static_cast<std::size_t>(r));
             if (static_cast<std::size_t>(r) < sizeof buf) return;
             continue;
         }
@@ -352,9 +342,11 @@ void WsClientPool::on_readable(std::size_t slot) {
     }
 }
 
+// Bytes read for `slot` (by recv() or the ring): the handshake answer first, then frames.
 void WsClientPool::take_bytes(std::size_t slot, const char* data, std::size_t len) {
     bytes_in_ += len;
     conns_[slot].in.append(data, len);
+    if (conns_[slot].state == State::Handshaking && !parse_handshake(slot)) return;
     parse_frames(slot);
 }
 
