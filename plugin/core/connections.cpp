@@ -11,7 +11,11 @@ CoreError PresenceCore::connect(ConnId conn, std::string_view user, Millis now) 
     if (!found || !m.users[*found].loaded) return CoreError::UnknownUser;
     if (m.conns.contains(conn)) return CoreError::InvalidField;  // host reused a live id
     const UserIdx idx = *found;
-    if (m.users[idx].conns.size() >= m.config.max_connections_per_user) return CoreError::TooMany;
+    // The limit is per user, service-wide: devices on other instances count too (SPEC 9).
+    const UserState& known = m.users[idx];
+    if (known.conns.size() + known.remote_devices >= m.config.max_connections_per_user) {
+        return CoreError::TooMany;
+    }
 
     m.begin_change(idx);
     UserState& u = m.users[idx];
@@ -31,6 +35,7 @@ CoreError PresenceCore::connect(ConnId conn, std::string_view user, Millis now) 
     c.serial = m.next_serial++;
     c.bucket = TokenBucket(m.config.update_burst, now);
     m.timers.push({now + m.config.heartbeat_timeout_ms, conn, c.serial, TimerKind::Heartbeat});
+    m.mark_shared(idx, false);
     m.end_change(idx, now);
     m.refresh_last_seen(idx, now);
 
@@ -66,6 +71,8 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
     if (!c.idle) --u.active_conns;
     if (u.conns.empty()) {
         --online_users;
+        u.left_at = timed_out ? c.last_activity : now;
+        u.left_idle = c.idle;
         if (timed_out || config.offline_grace_ms <= 0) {
             // Dead, not closed (or no grace configured): offline now. A dead connection was
             // last seen at its last sign of life.
@@ -78,6 +85,7 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
             timers.push({now + config.offline_grace_ms, idx, ++u.grace_gen, TimerKind::Grace});
         }
     }
+    mark_shared(idx, false);
     end_change(idx, now);
     send_self_to_devices(idx);  // remaining devices learn the new count (none: no call)
 }
@@ -126,6 +134,7 @@ void PresenceCore::heartbeat(ConnId conn, bool idle, Millis now) {
         } else {
             ++m.users[idx].active_conns;
         }
+        m.mark_shared(idx, false);  // only flips reach Redis: heartbeats themselves cost nothing
         m.end_change(idx, now);
     }
     m.refresh_last_seen(idx, now);

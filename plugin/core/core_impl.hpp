@@ -42,8 +42,13 @@ struct UserState {
 
     ConnList conns;                  // live connections on this instance
     std::uint32_t active_conns = 0;  // connections whose last heartbeat said idle=false
-    Millis grace_since = 0;          // when the last connection closed (grace start)
-    std::uint32_t grace_gen = 0;     // timer generations (lazy invalidation)
+    // Other instances (SPEC 9): their live connections of this user, and how many are active.
+    std::uint32_t remote_devices = 0;
+    std::uint32_t remote_active = 0;
+    Millis left_at = 0;  // when the last local connection left (shared with the others)
+    bool left_idle = false;
+    Millis grace_since = 0;       // when the last connection closed (grace start)
+    std::uint32_t grace_gen = 0;  // timer generations (lazy invalidation)
     std::uint32_t until_gen = 0;
     std::uint32_t pending_gen = 0;
     std::unique_ptr<PendingUpdate> pending;  // rare: kept out of line to keep users small
@@ -54,7 +59,9 @@ struct UserState {
     bool friends_loaded = false;  // friend list given by load_friends
     bool dirty = false;           // on the dirty list
     bool in_grace = false;
-    bool grace_idle = false;  // idle state when the last connection closed
+    bool grace_idle = false;     // idle state when the last connection closed
+    bool shared_dirty = false;   // on the shared list (SPEC 9)
+    bool shared_record = false;  // ... and its durable part changed here
 };
 
 struct ConnState {
@@ -89,6 +96,8 @@ struct PresenceCore::Impl {
     std::unordered_map<ConnId, ConnState> conns;
     TimerQueue timers;
     std::vector<UserIdx> dirty_list;
+    std::vector<UserIdx> shared_list;  // users whose shared state changed here (config.shared)
+    bool remote_change = false;        // applying another instance's state: no echo, no callback
     std::size_t online_users = 0;
     std::size_t loaded_users = 0;
     std::uint64_t next_serial = 1;
@@ -102,17 +111,24 @@ struct PresenceCore::Impl {
     SelfView self_scratch;
     std::vector<PresenceView> friends_scratch;
     UserRecord record_scratch;
+    SharedUser shared_scratch;
 
     // ---- users ----
     std::optional<UserIdx> find(std::string_view id) const;
     UserIdx intern(std::string_view id);
     UserState* loaded_user(std::string_view id);
     void mark_dirty(UserIdx u);
+    // A local change the other instances must learn (devices, or with `record` the durable part).
+    void mark_shared(UserIdx u, bool record);
+    void fill_record(UserIdx u, UserRecord& r) const;
+    void fill_shared(UserIdx u, bool record, SharedUser& s) const;
 
     // ---- who sees what (decisions delegated to viewer_policy) ----
     bool is_friend(UserIdx viewer, UserIdx subject) const;
     bool is_listed(UserIdx viewer, UserIdx subject) const;
-    bool is_present(const UserState& u) const { return !u.conns.empty() || u.in_grace; }
+    bool is_present(const UserState& u) const {
+        return !u.conns.empty() || u.in_grace || u.remote_devices > 0;
+    }
     SubjectFacts facts(UserIdx subject) const;
     PresenceView view_of(UserIdx viewer, UserIdx subject) const;
     void build_self(UserIdx u, SelfView& out) const;

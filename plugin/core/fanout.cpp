@@ -23,12 +23,12 @@ void PresenceCore::Impl::end_change(UserIdx s, Millis at) {
     const bool listed_changed = !old_listed_view.same_as(new_listed);
     const bool list_changed = old_visibility != u.visibility;
 
-    if (friend_changed) {
+    if (friend_changed && !remote_change) {  // the instance where it happened tells its host
         PresenceChange c;
         c.user_id = u.id;
         c.status = new_friend.status;
         c.chosen = u.chosen;
-        c.connections = static_cast<std::uint32_t>(u.conns.size());
+        c.connections = static_cast<std::uint32_t>(u.conns.size()) + u.remote_devices;
         c.message = new_friend.message;
         c.last_seen = new_friend.last_seen;
         c.at = at;

@@ -57,6 +57,7 @@ void PresenceCore::remove_friendship(std::string_view a, std::string_view b, Mil
     for (auto [owner, ended] : {std::pair{ia, ib}, std::pair{ib, ia}}) {
         if (erase_sorted(m.users[owner].visibility, ended)) {
             m.mark_dirty(owner);
+            m.mark_shared(owner, true);
             m.send_self_to_devices(owner);
         }
     }

@@ -94,6 +94,29 @@ void PresenceCore::Impl::mark_dirty(UserIdx u) {
     dirty_list.push_back(u);
 }
 
+void PresenceCore::Impl::mark_shared(UserIdx u, bool record) {
+    // Single instance: nothing to share. Another instance's state: it already knows it.
+    if (!config.shared || remote_change) return;
+    UserState& s = users[u];
+    if (record) s.shared_record = true;
+    if (s.shared_dirty) return;
+    s.shared_dirty = true;
+    shared_list.push_back(u);
+}
+
+void PresenceCore::Impl::fill_record(UserIdx idx, UserRecord& r) const {
+    const UserState& u = users[idx];
+    r.user_id = u.id;
+    r.chosen = u.chosen;
+    r.message = u.message;
+    r.until = u.until;
+    r.last_seen = u.last_seen;
+    r.last_seen_listed = u.last_seen_listed;
+    r.visibility.clear();
+    for (UserIdx v : u.visibility) r.visibility.push_back(users[v].id);
+    std::sort(r.visibility.begin(), r.visibility.end());
+}
+
 bool PresenceCore::Impl::is_friend(UserIdx viewer, UserIdx subject) const {
     // The viewer's own list decides when it is loaded (the acting user always has it);
     // otherwise the subject's.
@@ -115,7 +138,9 @@ SubjectFacts PresenceCore::Impl::facts(UserIdx subject) const {
     f.user_id = u.id;
     f.present = is_present(u);
     f.chosen = u.chosen;
-    f.all_idle = u.conns.empty() ? u.grace_idle : u.active_conns == 0;
+    // Auto-away counts every device of the user, here and on other instances.
+    const bool any_device = !u.conns.empty() || u.remote_devices > 0;
+    f.all_idle = any_device ? u.active_conns + u.remote_active == 0 : u.grace_idle;
     if (u.message) f.message = std::string_view(*u.message);
     f.last_seen = u.last_seen;
     f.last_seen_listed = u.last_seen_listed;
@@ -139,7 +164,7 @@ void PresenceCore::Impl::build_self(UserIdx idx, SelfView& out) const {
     out.visibility.clear();
     for (UserIdx v : u.visibility) out.visibility.push_back(users[v].id);
     std::sort(out.visibility.begin(), out.visibility.end());
-    out.connections = static_cast<std::uint32_t>(u.conns.size());
+    out.connections = static_cast<std::uint32_t>(u.conns.size()) + u.remote_devices;
 }
 
 // ---- PresenceCore: construction, loading ----
@@ -194,12 +219,14 @@ void PresenceCore::load_user(const UserRecord& record, Millis now) {
         u.chosen = Status::Online;
         u.until.reset();
         m.mark_dirty(idx);
+        m.mark_shared(idx, true);
     }
     if (u.until && *u.until <= now) {
         // Expired while nobody ran us (e.g. across a restart): back to online, persist the reset.
         u.chosen = Status::Online;
         u.until.reset();
         m.mark_dirty(idx);
+        m.mark_shared(idx, true);
     } else if (u.until) {
         m.timers.push({*u.until, idx, ++u.until_gen, TimerKind::Until});
     }
@@ -294,17 +321,8 @@ void PresenceCore::drain_dirty(const std::function<void(const UserRecord&)>& fn)
     batch.swap(m.dirty_list);
     UserRecord& r = m.record_scratch;
     for (UserIdx idx : batch) {
-        UserState& u = m.users[idx];
-        u.dirty = false;
-        r.user_id = u.id;
-        r.chosen = u.chosen;
-        r.message = u.message;
-        r.until = u.until;
-        r.last_seen = u.last_seen;
-        r.last_seen_listed = u.last_seen_listed;
-        r.visibility.clear();
-        for (UserIdx v : u.visibility) r.visibility.push_back(m.users[v].id);
-        std::sort(r.visibility.begin(), r.visibility.end());
+        m.users[idx].dirty = false;
+        m.fill_record(idx, r);
         fn(r);
     }
     batch.clear();

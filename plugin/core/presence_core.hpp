@@ -108,6 +108,25 @@ class PresenceCore {
     // visibility, last_seen). Each dirty user is reported once with its current record.
     void drain_dirty(const std::function<void(const UserRecord&)>& fn);
 
+    // ---- several instances (SPEC 9; only with CoreConfig::shared) ----
+    // Another instance's view of a loaded user: its devices elsewhere and, with `record`, the
+    // durable part last written by any instance. Local viewers get exactly the frames their
+    // view calls for, the user's local devices get presence_self when what they see of
+    // themselves changed; nothing is persisted, echoed to drain_shared or told to the host's
+    // change callback (the instance where it happened does that). Users not loaded: ignored.
+    void apply_remote(std::string_view user, const RemotePresence& remote, const UserRecord* record,
+                      Millis now);
+    // Users whose shared state changed here since the last call (a connection came or went, an
+    // idle flag flipped, the durable part changed), each once, with its current state.
+    void drain_shared(const std::function<void(const SharedUser&)>& fn);
+    // The same report for one user (re-registering after Redis lost its data); false when the
+    // user is not loaded.
+    bool shared_state(std::string_view user, const std::function<void(const SharedUser&)>& fn);
+    // Users with at least one live connection here (re-registration after a Redis restart).
+    std::vector<std::string> local_users() const;
+    // Every loaded user (a resync of what other instances hold).
+    std::vector<std::string> loaded_users() const;
+
     // ---- stats ----
     std::size_t connection_count() const;
     std::size_t online_user_count() const;  // users with at least one live connection

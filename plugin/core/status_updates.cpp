@@ -109,7 +109,10 @@ void PresenceCore::Impl::apply_update(UserIdx idx, const StatusUpdate& up, Milli
         ++u.until_gen;  // invalidates the old expiry entry
         if (until) timers.push({*until, idx, u.until_gen, TimerKind::Until});
     }
-    if (changed) mark_dirty(idx);
+    if (changed) {
+        mark_dirty(idx);
+        mark_shared(idx, true);
+    }
     end_change(idx, now);
     send_self_to_devices(idx);  // every update is answered, even one that changes nothing
 }
@@ -121,6 +124,7 @@ void PresenceCore::Impl::expire_until(UserIdx idx, Millis now) {
     u.until.reset();
     ++u.until_gen;
     mark_dirty(idx);
+    mark_shared(idx, true);
     end_change(idx, now);
     send_self_to_devices(idx);
 }

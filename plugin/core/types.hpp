@@ -35,6 +35,9 @@ struct CoreConfig {
     std::uint32_t update_burst = 10;  // bucket size
     // While a user is seen online, last_seen is refreshed (and persisted) at most this often.
     Millis last_seen_refresh_ms = 30'000;
+    // Several instances share presence (SPEC 9): the core keeps the list of users whose shared
+    // state changed here (drain_shared) and accepts other instances' state (apply_remote).
+    bool shared = false;
 };
 
 // The durable part of a user: what the store keeps and loads.
@@ -46,6 +49,34 @@ struct UserRecord {
     std::optional<Millis> last_seen;         // last moment every friend could see them online
     std::optional<Millis> last_seen_listed;  // same, for friends on the visibility list
     std::vector<std::string> visibility;     // sorted, unique, friends only
+};
+
+// What the other instances hold of a user (SPEC 9), as the Redis link last reported it.
+struct RemotePresence {
+    std::uint32_t devices = 0;         // live connections on other instances
+    std::uint32_t active_devices = 0;  // of those, the ones not idle
+    // Set when no device is left anywhere: when the last one closed (the offline grace runs
+    // from there) and whether it was idle then.
+    std::optional<Millis> gone_since;
+    bool gone_idle = false;
+};
+
+// A live connection of this instance, as shared with the others.
+struct SharedDevice {
+    ConnId conn = 0;
+    bool idle = false;
+};
+
+// What this instance reports of a user after a local change (drain_shared).
+struct SharedUser {
+    std::string_view user_id;
+    std::vector<SharedDevice> devices;  // every live connection of the user on this instance
+    // When the user has no connection here: when the last one left and whether it was idle.
+    std::optional<Millis> left_at;
+    bool left_idle = false;
+    // The durable part, when a local action changed it (status, message, until, visibility).
+    bool record_changed = false;
+    UserRecord record;
 };
 
 // A requested change of the chosen status (from WebSocket presence_update or REST PUT /status).
@@ -72,7 +103,7 @@ struct SelfView {
     std::optional<std::string_view> message;
     std::optional<Millis> until;
     std::vector<std::string_view> visibility;  // sorted
-    std::uint32_t connections = 0;             // live connections on this instance
+    std::uint32_t connections = 0;             // live connections, on every instance
 };
 
 // A change of a user's effective presence as ordinary friends (not on the list) see it.

@@ -9,7 +9,10 @@ void PresenceCore::Impl::replace_visibility(UserIdx idx, std::vector<UserIdx>&& 
     begin_change(idx);  // matters to viewers only while present and invisible; end_change knows
     const bool changed = users[idx].visibility != list;
     users[idx].visibility = std::move(list);
-    if (changed) mark_dirty(idx);
+    if (changed) {
+        mark_dirty(idx);
+        mark_shared(idx, true);
+    }
     end_change(idx, now);
     send_self_to_devices(idx);
 }
