@@ -7,11 +7,11 @@
 namespace presence_host {
 namespace {
 
-constexpr std::array<std::string_view, 13> kHostKeys = {
+constexpr std::array<std::string_view, 14> kHostKeys = {
     "host.header_tables", "host.write_interval_ms", "host.listen",          "host.plugin",
     "host.auth_secret",   "host.admin_token",       "host.max_queue_bytes", "host.max_queue_frames",
     "host.token_ttl_s",   "host.event_lib",         "host.log_level",       "host.demo",
-    "host.io_uring"};
+    "host.io_uring",      "host.reuse_port"};
 
 std::string_view trim(std::string_view s) {
     const char* blanks = " \t\r\n";
@@ -124,6 +124,21 @@ const std::string* ConfigFile::find(const std::string& key) const {
 std::string ConfigFile::get_or(const std::string& key, const std::string& fallback) const {
     const auto* value = find(key);
     return value ? *value : fallback;
+}
+
+bool ConfigFile::get_bool(const std::string& key, bool fallback, bool& out,
+                          std::string& error) const {
+    const auto* value = find(key);
+    if (!value) {
+        out = fallback;
+        return true;
+    }
+    if (*value != "true" && *value != "false") {
+        error = key + " must be true or false, not '" + *value + "'";
+        return false;
+    }
+    out = *value == "true";
+    return true;
 }
 
 }  // namespace presence_host

@@ -44,6 +44,17 @@
 //   host.log_level       error|warn|info|debug (default info): plugin log lines above it are
 //                        dropped.
 //   host.demo            true|false, same as --demo.
+//   host.reuse_port      true|false (default false). True: the listening socket is opened
+//                        with SO_REUSEPORT, so several presence-host processes (each with it
+//                        true, same user) can listen on one HOST:PORT and the kernel spreads
+//                        new connections over them (instances linked through Redis). libev
+//                        only: the host's own listener sets it; lws 4.1's listener (poll,
+//                        libuv) sets SO_REUSEPORT only with several service threads, and
+//                        Debian's build has one, so true with host.event_lib = poll or libuv
+//                        is refused, and the host does not fall back to poll when libev
+//                        cannot be loaded (it refuses to start). Connections still queued at an
+//                        instance that stops are reset by the kernel (clients reconnect to the
+//                        others).
 #pragma once
 
 #include <map>
@@ -70,6 +81,9 @@ class ConfigFile {
     // Pointer stays valid until the key is set again (get_setting hands it to the plugin).
     const std::string* find(const std::string& key) const;
     std::string get_or(const std::string& key, const std::string& fallback) const;
+    // A true|false key: `fallback` when it is not set. Anything else is an error naming the
+    // key and the value (false, `out` untouched).
+    bool get_bool(const std::string& key, bool fallback, bool& out, std::string& error) const;
 
     const std::map<std::string, std::string>& all() const { return values_; }
 

@@ -93,6 +93,9 @@ struct HostOptions {
     // io_uring submit instead of one send() each (socket_ring.hpp); off, or where the kernel
     // refuses io_uring, each connection's write is its own send().
     bool io_uring = true;
+    // host.reuse_port: SO_REUSEPORT on the listening socket, so several hosts share one port.
+    // libev only (the host's own listener); read_host_options refuses it with poll and libuv.
+    bool reuse_port = false;
 };
 
 class HostServer {

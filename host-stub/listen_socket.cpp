@@ -15,7 +15,7 @@ ListenSocket::~ListenSocket() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-bool ListenSocket::open(const ListenAddress& where, std::string& error) {
+bool ListenSocket::open(const ListenAddress& where, std::string& error, bool reuse_port) {
     addrinfo hints{};
     hints.ai_family = where.ipv6 ? AF_INET6 : AF_INET;
     hints.ai_socktype = SOCK_STREAM;
@@ -30,14 +30,16 @@ bool ListenSocket::open(const ListenAddress& where, std::string& error) {
     }
     const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
-    const bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
-                    ::bind(fd, found->ai_addr, found->ai_addrlen) == 0 &&
-                    ::listen(fd, SOMAXCONN) == 0;
+    const bool ok =
+        fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+        (!reuse_port || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0) &&
+        ::bind(fd, found->ai_addr, found->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0;
     const int saved = errno;
     freeaddrinfo(found);
     if (!ok) {
         error = std::strerror(saved);
         if (fd >= 0) ::close(fd);
+        errno = saved;
         return false;
     }
     sockaddr_storage bound{};

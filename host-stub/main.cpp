@@ -168,12 +168,9 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
     options.listen_host = listen.host;
     options.listen_port = listen.port;
     options.listen_ipv6 = listen.ipv6;
-    const std::string demo = config.get_or("host.demo", "false");
-    if (demo != "true" && demo != "false") {
-        error = "host.demo must be true or false";
-        return false;
-    }
-    options.demo = demo_flag || demo == "true";
+    bool demo = false;
+    if (!config.get_bool("host.demo", false, demo, error)) return false;
+    options.demo = demo_flag || demo;
     options.auth_secret = config.get_or("host.auth_secret", "");
     if (options.auth_secret.empty()) {
         if (!options.demo) {
@@ -222,6 +219,15 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
     if (options.event_lib != "poll" && options.event_lib != "libev" &&
         options.event_lib != "libuv") {
         error = "host.event_lib must be poll, libev or libuv";
+        return false;
+    }
+    if (!config.get_bool("host.reuse_port", false, options.reuse_port, error)) return false;
+    if (options.reuse_port && options.event_lib != "libev") {
+        // lws 4.1 sets SO_REUSEPORT on its own listener only with several service threads
+        // (LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE is ignored with one), and Debian's lws has
+        // LWS_MAX_SMP 1: a second host would fail to bind. Only libev has the host's listener.
+        error = "host.reuse_port = true needs host.event_lib = libev (with " + options.event_lib +
+                ", lws' own listener cannot share its port)";
         return false;
     }
     const std::string level = config.get_or("host.log_level", "info");

@@ -157,7 +157,9 @@ bool HostServer::start(std::string& error) {
         }
     }
     context_ = lws_create_context(&info);
-    if (!context_ && options_.event_lib_fallback && options_.event_lib != "poll") {
+    // No fallback with host.reuse_port: poll's listener (lws') cannot share the port.
+    if (!context_ && options_.event_lib_fallback && options_.event_lib != "poll" &&
+        !options_.reuse_port) {
         // The default evlib is a separately packaged lws plugin; without it, still serve.
         log(PRESENCE_LOG_WARN, ("event lib '" + options_.event_lib +
                                 "' cannot be loaded (package libwebsockets-evlib-ev?); "
@@ -192,6 +194,11 @@ bool HostServer::start(std::string& error) {
     }
     if (!context_) {
         error = "cannot create the libwebsockets context (event lib '" + options_.event_lib + "')";
+        if (options_.reuse_port) {
+            error +=
+                "; host.reuse_port = true needs libev (package libwebsockets-evlib-ev?), "
+                "it does not fall back to poll";
+        }
         return false;
     }
 
@@ -201,9 +208,16 @@ bool HostServer::start(std::string& error) {
     if (ev_loop_) {
         // libev: the host listens and hands connections to lws itself (on_listen_ready).
         ListenAddress where{options_.listen_host, options_.listen_port, options_.listen_ipv6};
-        if (!listener_.open(where, error)) {
+        if (!listener_.open(where, error, options_.reuse_port)) {
+            const bool in_use = errno == EADDRINUSE;
             error = "cannot listen on " + options_.listen_host + ":" +
                     std::to_string(options_.listen_port) + ": " + error;
+            if (in_use) {
+                error += options_.reuse_port
+                             ? " (host.reuse_port = true, but the listener there does not share "
+                               "the port, or is another user's)"
+                             : " (hosts sharing a port need host.reuse_port = true, each)";
+            }
             return false;
         }
         vinfo.port = CONTEXT_PORT_NO_LISTEN_SERVER;

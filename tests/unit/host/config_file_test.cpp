@@ -76,6 +76,46 @@ TEST(ConfigFile, SetArgumentOverridesFile) {
     CHECK_FALSE(config->set_from_argument("bogus.key=1", error));
 }
 
+TEST(ConfigFile, ReusePortIsAKnownHostKey) {
+    std::string error;
+    auto config = ConfigFile::parse("host.reuse_port = true\n", error);
+    CHECK_TRUE_TEXT(config.has_value(), error.c_str());
+    STRCMP_EQUAL("true", config->find("host.reuse_port")->c_str());
+    CHECK_TRUE(config->set_from_argument("host.reuse_port=false", error));
+    CHECK_TRUE(presence_host::is_known_host_key("host.reuse_port"));
+    CHECK_FALSE(presence_host::is_known_host_key("host.reuseport"));
+}
+
+TEST(ConfigFile, BooleanKeyReadsTrueFalseOrItsDefault) {
+    std::string error;
+    auto config = ConfigFile::parse("host.reuse_port = true\nhost.demo = false\n", error);
+    CHECK_TRUE(config.has_value());
+    bool value = false;
+    CHECK_TRUE(config->get_bool("host.reuse_port", false, value, error));
+    CHECK_TRUE(value);
+    CHECK_TRUE(config->get_bool("host.demo", true, value, error));
+    CHECK_FALSE(value);
+    ConfigFile empty;
+    CHECK_TRUE(empty.get_bool("host.reuse_port", false, value, error));
+    CHECK_FALSE(value);
+    CHECK_TRUE(empty.get_bool("host.reuse_port", true, value, error));
+    CHECK_TRUE(value);
+}
+
+TEST(ConfigFile, BooleanKeyWithANonsenseValueIsAnErrorNamingTheKey) {
+    for (const char* text : {"maybe", "TRUE", "1", "yes", "on", ""}) {
+        std::string error;
+        auto config = ConfigFile::parse(std::string("host.reuse_port = ") + text + "\n", error);
+        CHECK_TRUE(config.has_value());  // the file is well formed; the value is what is wrong
+        bool value = true;
+        CHECK_FALSE_TEXT(config->get_bool("host.reuse_port", false, value, error), text);
+        STRCMP_CONTAINS("host.reuse_port", error.c_str());
+        STRCMP_CONTAINS("true or false", error.c_str());
+        STRCMP_CONTAINS((std::string("'") + text + "'").c_str(), error.c_str());
+        CHECK_TRUE(value);  // untouched
+    }
+}
+
 TEST(ConfigFile, MissingFileIsAnErrorNamingIt) {
     std::string error;
     CHECK_FALSE(ConfigFile::load("/nonexistent/presence.conf", error).has_value());

@@ -10,8 +10,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "token.hpp"
@@ -452,8 +454,8 @@ TEST(HostStartup, MalformedConfigLineIsAnErrorWithItsLineNumber) {
 }
 
 TEST(HostStartup, HostSettingWithANonsenseValueIsRefusedWithItsName) {
-    for (const char* line :
-         {"host.io_uring = maybe", "host.write_interval_ms = 5000", "host.event_lib = select"}) {
+    for (const char* line : {"host.io_uring = maybe", "host.write_interval_ms = 5000",
+                             "host.event_lib = select", "host.reuse_port = maybe"}) {
         const std::string key = std::string(line).substr(0, std::string(line).find(' '));
         const std::string out = run(base_config() + line + "\n", "");
         STRCMP_CONTAINS(key.c_str(), out.c_str());
@@ -461,10 +463,111 @@ TEST(HostStartup, HostSettingWithANonsenseValueIsRefusedWithItsName) {
     }
 }
 
+// host.reuse_port needs the host's own listener (libev): lws 4.1's (poll, libuv) cannot share
+// its port, so asking for both is a settings error naming the keys.
+TEST(HostStartup, ReusePortWithPollOrLibuvIsRefusedNamingTheKeys) {
+    for (const char* lib : {"poll", "libuv"}) {
+        const std::string out =
+            run(base_config() + "host.reuse_port = true\nhost.event_lib = " + lib + "\n", "");
+        STRCMP_CONTAINS("host.reuse_port", out.c_str());
+        STRCMP_CONTAINS("host.event_lib = libev", out.c_str());
+        STRCMP_CONTAINS(lib, out.c_str());
+        STRCMP_CONTAINS("exit=2", out.c_str());
+    }
+}
+
+// A second host on a port in use fails (exit 1) saying so and naming the port, unless both
+// hosts have host.reuse_port = true (ReusePort below): one having it is not enough.
+TEST(HostStartup, ASecondHostOnAPortInUseFailsNamingThePort) {
+    for (const auto& [first_reuses, second_reuses] :
+         std::vector<std::pair<bool, bool>>{{false, false}, {false, true}, {true, false}}) {
+        const std::string what = std::to_string(first_reuses) + "/" + std::to_string(second_reuses);
+        HostProcess first(base_config() + (first_reuses ? "host.reuse_port = true\n" : ""));
+        CHECK_TRUE_TEXT(first.started(), what.c_str());
+        const std::string where = "127.0.0.1:" + std::to_string(first.port());
+        const std::string out = run(
+            base_config() + (second_reuses ? "host.reuse_port = true\n" : ""), "--listen " + where);
+        STRCMP_CONTAINS_TEXT(("cannot listen on " + where).c_str(), out.c_str(), what.c_str());
+        STRCMP_CONTAINS_TEXT("Address already in use", out.c_str(), what.c_str());
+        STRCMP_CONTAINS_TEXT("host.reuse_port", out.c_str(), what.c_str());  // the hint
+        STRCMP_CONTAINS_TEXT("exit=1", out.c_str(), what.c_str());
+        // The first host is unaffected.
+        WsClient client;
+        CHECK_EQUAL(101, client.connect(first.port(), "/ws?token=" + token_for("alice")));
+        CHECK_TRUE(client.wait_for("presence_snapshot"));
+    }
+}
+
 TEST(HostStartup, AuthSecretIsRequiredOutsideDemo) {
     const std::string out = run("host.listen = 127.0.0.1:0\n", "");
     STRCMP_CONTAINS("host.auth_secret", out.c_str());
     STRCMP_CONTAINS("exit=2", out.c_str());
+}
+
+TEST_GROUP(ReusePort){};
+
+namespace {
+
+// The value of a "key":"text" or "key":number field of a flat JSON object (health), as text.
+std::string json_field(const std::string& body, const std::string& key) {
+    const std::string marker = "\"" + key + "\":";
+    const auto at = body.find(marker);
+    if (at == std::string::npos) return {};
+    size_t from = at + marker.size();
+    if (from < body.size() && body[from] == '"') {
+        ++from;
+        return body.substr(from, body.find('"', from) - from);
+    }
+    return body.substr(from, body.find_first_of(",}", from) - from);
+}
+
+}  // namespace
+
+// host.reuse_port: two hosts on one port (the second told the first's real port). Both start
+// and print their listening line; the kernel spreads connections over them and each is served
+// (101, then its snapshot). Each host's /api/presence/health names its instance (by default
+// hostname-pid) and counts its own connections; health requests land on either host too, so
+// asking a few times hears from both: both served some of the 20, together all of them.
+TEST(ReusePort, TwoHostsShareOnePortAndBothServeConnections) {
+    const std::string config = base_config() + "host.reuse_port = true\n";
+    HostProcess first(config);
+    CHECK_TRUE_TEXT(first.started(), first.log().c_str());
+    const int port = first.port();
+    HostProcess second(config, {"--listen", "127.0.0.1:" + std::to_string(port)});
+    CHECK_TRUE_TEXT(second.started(), second.log().c_str());
+    CHECK_EQUAL(port, second.port());
+
+    constexpr int kClients = 20;
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < kClients; ++i) {
+        clients.push_back(std::make_unique<WsClient>());
+        const std::string user = "u" + std::to_string(i);
+        CHECK_EQUAL_TEXT(101, clients.back()->connect(port, "/ws?token=" + token_for(user)),
+                         user.c_str());
+        CHECK_TRUE_TEXT(clients.back()->wait_for("presence_snapshot"), user.c_str());
+    }
+
+    std::map<std::string, int> connections_of;  // instance -> its WebSocket connections
+    for (int i = 0; i < 100 && connections_of.size() < 2; ++i) {
+        const auto health = host_test::http_request(port, "GET", "/api/presence/health");
+        CHECK_EQUAL(200, health.status);
+        const std::string instance = json_field(health.body, "instance");
+        CHECK_TRUE_TEXT(!instance.empty(), health.body.c_str());
+        connections_of[instance] = std::atoi(json_field(health.body, "connections").c_str());
+    }
+    std::string seen;
+    int total = 0;
+    for (const auto& [instance, connections] : connections_of) {
+        seen += instance + "=" + std::to_string(connections) + " ";
+        CHECK_TRUE_TEXT(connections > 0, seen.c_str());
+        total += connections;
+    }
+    CHECK_EQUAL_TEXT(2u, connections_of.size(), seen.c_str());
+    CHECK_EQUAL_TEXT(kClients, total, seen.c_str());
+
+    clients.clear();
+    CHECK_EQUAL(0, second.stop());
+    CHECK_EQUAL(0, first.stop());
 }
 
 TEST_GROUP(DescriptorLimit){};
