@@ -3,6 +3,8 @@
 
 # The MariaDB store (static library presence_mariadb).
 include(${CMAKE_CURRENT_LIST_DIR}/store/mariadb.cmake)
+# The Redis link (static library presence_redis).
+include(${CMAKE_CURRENT_LIST_DIR}/redis/redis.cmake)
 
 set(PRESENCE_ADAPTER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/protocol/json_writer.cpp
@@ -15,6 +17,7 @@ set(PRESENCE_ADAPTER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/service/metrics.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service/abuse_guard.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service/user_loader.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/service/shared_presence.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service/service.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service/rest_handlers.cpp
 )
@@ -26,7 +29,7 @@ target_include_directories(presence_adapters PUBLIC
   ${PROJECT_SOURCE_DIR}/abi)
 # presence_core again after presence_mariadb: the store uses core types (static link order).
 target_link_libraries(presence_adapters PUBLIC presence_core PkgConfig::CJSON presence_mariadb
-  presence_core)
+  presence_redis presence_core)
 set_target_properties(presence_adapters PROPERTIES
   CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
 

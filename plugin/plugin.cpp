@@ -7,6 +7,8 @@
 #include <string>
 
 #include "presence_plugin.h"
+#include "redis/redis_link.hpp"
+#include "redis/redis_url.hpp"
 #include "service/service.hpp"
 #include "service/settings.hpp"
 #include "store/mariadb_store.hpp"
@@ -90,12 +92,6 @@ presence_plugin* plugin_create(const presence_host_api* host, const presence_set
             write_reason(err, err_cap, why);
             return nullptr;
         }
-        if (!config->redis_url.empty()) {
-            write_reason(err, err_cap,
-                         "presence.redis_url: multi-instance mode (Redis) is not available in "
-                         "this build");
-            return nullptr;
-        }
 
         std::unique_ptr<presence::store::Store> store;
         if (config->db_url.empty()) {
@@ -125,8 +121,25 @@ presence_plugin* plugin_create(const presence_host_api* host, const presence_set
             }
         }
 
+        std::unique_ptr<presence::redis::RedisLink> link;
+        if (!config->redis_url.empty()) {
+            presence::redis::LinkOptions opts;
+            opts.url = *presence::redis::parse_redis_url(config->redis_url, why);  // checked
+            opts.instance = config->instance_id;
+            opts.instance_ttl_ms =
+                static_cast<presence::core::Millis>(config->instance_ttl_s) * 1000;
+            const presence_host_api h = copy;
+            opts.wake = [h] { h.wake(h.host_ctx); };
+            link = presence::redis::RedisLink::start(std::move(opts), why);
+            if (!link) {
+                write_reason(err, err_cap, "presence.redis_url: Redis refused us: " + why);
+                return nullptr;
+            }
+        }
+
         auto plugin = std::make_unique<presence_plugin>();
-        plugin->service = std::make_unique<Service>(copy, std::move(*config), std::move(store));
+        plugin->service =
+            std::make_unique<Service>(copy, std::move(*config), std::move(store), std::move(link));
         return plugin.release();  // owned by the host until destroy()
     } catch (const std::exception& e) {
         write_reason(err, err_cap, std::string("create failed: ") + e.what());

@@ -3,7 +3,7 @@
 file(GLOB PRESENCE_REDIS_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.cpp)
 add_library(presence_redis STATIC ${PRESENCE_REDIS_SOURCES})
 target_include_directories(presence_redis PUBLIC ${CMAKE_SOURCE_DIR}/plugin)
-target_link_libraries(presence_redis PUBLIC PkgConfig::HIREDIS PkgConfig::OPENSSL Threads::Threads)
+target_link_libraries(presence_redis PUBLIC presence_core PkgConfig::HIREDIS PkgConfig::OPENSSL Threads::Threads)
 set_target_properties(presence_redis PROPERTIES
   CXX_VISIBILITY_PRESET hidden
   VISIBILITY_INLINES_HIDDEN ON

@@ -1,5 +1,7 @@
 #include "service/metrics.hpp"
 
+#include <algorithm>
+
 namespace presence::service {
 namespace {
 
@@ -59,6 +61,27 @@ std::string Metrics::render(const MetricsSnapshot& g) const {
     line(out, "presence_store_queue_depth", g.store_queue_depth);
     header(out, "presence_store_up", "gauge", "1 when the store answers, 0 when degraded.");
     line(out, "presence_store_up", g.store_ok ? 1 : 0);
+
+    if (g.redis_enabled) {
+        header(out, "presence_redis_up", "gauge", "1 when the Redis link works, 0 when degraded.");
+        line(out, "presence_redis_up", g.redis_up ? 1 : 0);
+        header(out, "presence_redis_feed_lag_ms", "gauge",
+               "Age of the newest change-feed entry when this instance read it.");
+        line(out, "presence_redis_feed_lag_ms",
+             static_cast<std::uint64_t>(std::max<std::int64_t>(0, g.feed_lag_ms)));
+        header(out, "presence_redis_changes_published_total", "counter",
+               "Changes this instance wrote to the change feed.");
+        line(out, "presence_redis_changes_published_total", g.changes_published);
+        header(out, "presence_redis_changes_applied_total", "counter",
+               "Other instances' changes applied here.");
+        line(out, "presence_redis_changes_applied_total", g.changes_applied);
+        header(out, "presence_redis_instances_reaped_total", "counter",
+               "Dead instances whose users this instance turned offline.");
+        line(out, "presence_redis_instances_reaped_total", g.instances_reaped);
+        header(out, "presence_redis_users_reaped_total", "counter",
+               "Users of dead instances updated by this instance's reaping.");
+        line(out, "presence_redis_users_reaped_total", g.users_reaped);
+    }
 
     header(out, "presence_errors_total", "counter", "Errors sent to clients, by code.");
     for (const auto& [code, n] : errors_) {

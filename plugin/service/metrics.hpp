@@ -14,6 +14,14 @@ struct MetricsSnapshot {  // gauges read from the core and the store at render t
     std::size_t online_users = 0;
     std::size_t store_queue_depth = 0;
     bool store_ok = true;
+    // Several instances (SPEC 9); absent on a single instance.
+    bool redis_enabled = false;
+    bool redis_up = false;
+    std::int64_t feed_lag_ms = 0;
+    std::uint64_t changes_published = 0;
+    std::uint64_t changes_applied = 0;
+    std::uint64_t instances_reaped = 0;
+    std::uint64_t users_reaped = 0;
 };
 
 class Metrics {

@@ -75,16 +75,39 @@ void Service::respond_visibility(std::uint64_t id, const std::string& user) {
 
 std::string Service::health_body() const {
     const store::StoreHealth h = store_->health();
+    const bool redis_up = !shared_ || shared_->up();
     std::string body = "{\"status\":";
-    body += h.ok ? "\"ok\"" : "\"degraded\"";
+    body += h.ok && redis_up ? "\"ok\"" : "\"degraded\"";
     body += ",\"db\":";
     body += h.backend == "memory" ? "\"memory\"" : (h.ok ? "\"ok\"" : "\"down\"");
-    body += ",\"redis\":\"disabled\",\"instance\":";
+    body += ",\"redis\":";
+    body += !shared_ ? "\"disabled\"" : (redis_up ? "\"ok\"" : "\"down\"");
+    body += ",\"instance\":";
     protocol::append_json_string(body, config_.instance_id);
     body += ",\"connections\":";
     body += std::to_string(core_.connection_count());
     body += '}';
     return body;
+}
+
+MetricsSnapshot Service::metrics_snapshot() const {
+    MetricsSnapshot g;
+    g.connections = core_.connection_count();
+    g.online_users = core_.online_user_count();
+    const auto h = store_->health();
+    g.store_queue_depth = h.queue_depth;
+    g.store_ok = h.ok;
+    if (shared_) {
+        const SharedStats s = shared_->stats();
+        g.redis_enabled = true;
+        g.redis_up = s.link.up;
+        g.feed_lag_ms = s.link.feed_lag_ms;
+        g.changes_published = s.link.published;
+        g.changes_applied = s.applied;
+        g.instances_reaped = s.link.instances_reaped;
+        g.users_reaped = s.link.users_reaped;
+    }
+    return g;
 }
 
 int Service::on_http(const presence_http_request& req) {
@@ -145,13 +168,7 @@ void Service::handle_http(std::uint64_t id, int route_int, const std::string& pa
             respond(id, 200, health_body());
             return;
         case RouteId::Metrics: {
-            MetricsSnapshot g;
-            g.connections = core_.connection_count();
-            g.online_users = core_.online_user_count();
-            const auto h = store_->health();
-            g.store_queue_depth = h.queue_depth;
-            g.store_ok = h.ok;
-            respond(id, 200, metrics_.render(g), "text/plain; version=0.0.4");
+            respond(id, 200, metrics_.render(metrics_snapshot()), "text/plain; version=0.0.4");
             return;
         }
         case RouteId::Me:

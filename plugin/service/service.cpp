@@ -8,13 +8,23 @@
 namespace presence::service {
 
 Service::Service(const presence_host_api& host, PluginConfig config,
-                 std::unique_ptr<store::Store> store)
+                 std::unique_ptr<store::Store> store, std::unique_ptr<redis::RedisLink> link)
     : host_(host),
       config_(std::move(config)),
       limits_{config_.max_message_bytes, config_.max_batch},
       core_(config_.core_config(), *this),
       store_(std::move(store)),
-      loader_(core_, *store_, [this] { return now(); }) {}
+      loader_(core_, *store_, [this] { return now(); }) {
+    if (link) {
+        shared_ = std::make_unique<SharedPresence>(
+            core_, std::move(link), config_.instance_id, [this] { return now(); },
+            [this](int level, const std::string& line) { log(level, line); },
+            [this](bool add, const std::string& a, const std::string& b) {
+                queue_friend_op(add, a, b, false);
+            });
+        loader_.set_shared(shared_.get());
+    }
+}
 
 Service::~Service() = default;
 
@@ -28,6 +38,7 @@ void Service::sync_store() {
     core_.drain_dirty([this](const core::UserRecord& r) { store_->save_user(r); });
     store_->pump();
     core_.drain_dirty([this](const core::UserRecord& r) { store_->save_user(r); });
+    if (shared_) shared_->publish_changes();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -336,10 +347,12 @@ void Service::answer_query(core::ConnId conn, const std::string& viewer,
 void Service::tick() {
     HookScope scope(*this);
     core_.tick(now());
+    if (shared_) shared_->tick();
 }
 
 void Service::on_wake() {
     HookScope scope(*this);
+    if (shared_) shared_->on_wake();
 }
 
 bool Service::friendship(int op, std::string_view a, std::string_view b, std::string& err) {
@@ -356,11 +369,18 @@ bool Service::friendship(int op, std::string_view a, std::string_view b, std::st
         err = "a user cannot be their own friend";
         return false;
     }
+    queue_friend_op(op == PRESENCE_FRIENDSHIP_ADD, a, b, true);
+    return true;
+}
+
+void Service::queue_friend_op(bool add, std::string_view a, std::string_view b, bool local) {
+    if (!core::is_valid_user_id(a) || !core::is_valid_user_id(b) || a == b) return;
     auto fop = std::make_shared<FriendOp>();
-    fop->add = op == PRESENCE_FRIENDSHIP_ADD;
+    fop->add = add;
     fop->a.assign(a);
     fop->b.assign(b);
     store_->friendship_changed(fop->add, fop->a, fop->b);
+    if (local && shared_) shared_->friendship(fop->add, fop->a, fop->b);
     // A side that is in the core needs the other's record to show it (last_seen, status).
     std::vector<std::string> need;
     if (core_.has_user(fop->a) && !core_.has_user(fop->b)) need.push_back(fop->b);
@@ -376,7 +396,6 @@ bool Service::friendship(int op, std::string_view a, std::string_view b, std::st
         });
     }
     drain_friend_ops();
-    return true;
 }
 
 void Service::drain_friend_ops() {
@@ -399,6 +418,11 @@ void Service::shutdown() {
         respond_error(id, 503, "unavailable", "presence plugin stopping");
     }
     core_.drain_dirty([this](const core::UserRecord& r) { store_->save_user(r); });
+    if (shared_) {
+        // A clean stop leaves nothing behind: this instance's devices and heartbeat go.
+        shared_->publish_changes();
+        shared_->stop(true);
+    }
     if (!store_->flush(5000)) log(PRESENCE_LOG_ERROR, "store flush incomplete at shutdown");
 }
 

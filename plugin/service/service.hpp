@@ -20,6 +20,7 @@
 #include "service/abuse_guard.hpp"
 #include "service/metrics.hpp"
 #include "service/settings.hpp"
+#include "service/shared_presence.hpp"
 #include "service/user_loader.hpp"
 #include "store/store.hpp"
 
@@ -30,9 +31,10 @@ class Service final : public core::CoreSink {
     static constexpr std::size_t kMaxPendingMessages = 32;  // per connection while loading
     static constexpr std::uint32_t kTickIntervalMs = 100;
 
-    // `host` was copied and checked by the caller; `store` is ready.
-    Service(const presence_host_api& host, PluginConfig config,
-            std::unique_ptr<store::Store> store);
+    // `host` was copied and checked by the caller; `store` is ready; `link` is the started
+    // Redis link when presence.redis_url is set (nullptr: a single instance).
+    Service(const presence_host_api& host, PluginConfig config, std::unique_ptr<store::Store> store,
+            std::unique_ptr<redis::RedisLink> link = nullptr);
     ~Service() override;
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
@@ -105,8 +107,10 @@ class Service final : public core::CoreSink {
     void respond_visibility(std::uint64_t id, const std::string& user);
     std::string health_body() const;
 
-    // Friendships
+    // Friendships. `local`: through this instance's host (the others are told through Redis).
+    void queue_friend_op(bool add, std::string_view a, std::string_view b, bool local);
     void drain_friend_ops();
+    MetricsSnapshot metrics_snapshot() const;
 
     presence_host_api host_;
     PluginConfig config_;
@@ -115,6 +119,7 @@ class Service final : public core::CoreSink {
     core::PresenceCore core_;
     std::unique_ptr<store::Store> store_;
     UserLoader loader_;
+    std::unique_ptr<SharedPresence> shared_;  // several instances (SPEC 9), else null
 
     std::unordered_map<core::ConnId, Connection> conns_;
     std::unordered_set<std::uint64_t> pending_http_;    // accepted, not yet answered

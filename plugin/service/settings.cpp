@@ -8,6 +8,8 @@
 #include <functional>
 #include <map>
 
+#include "redis/redis_url.hpp"
+
 namespace presence::service {
 namespace {
 
@@ -67,8 +69,9 @@ const std::map<std::string_view, Parser>& parsers() {
              return true;
          }},
         {"redis_url",
-         [](std::string_view v, PluginConfig& c, std::string&) {
-             c.redis_url = v;  // refused later in create() while the cluster link is missing
+         [](std::string_view v, PluginConfig& c, std::string& why) {
+             if (!v.empty() && !redis::parse_redis_url(v, why)) return false;
+             c.redis_url = v;
              return true;
          }},
         {"instance_id",
@@ -153,6 +156,7 @@ core::CoreConfig PluginConfig::core_config() const {
     c.updates_per_s = updates_per_s;
     // SPEC 7: a burst of twice the rate, never less than one update.
     c.update_burst = static_cast<std::uint32_t>(std::max(1.0, std::ceil(updates_per_s * 2)));
+    c.shared = !redis_url.empty();
     return c;
 }
 

@@ -2,6 +2,8 @@
 
 #include <unordered_set>
 
+#include "service/shared_presence.hpp"
+
 namespace presence::service {
 
 void UserLoader::finish(const std::shared_ptr<Job>& job, bool ok) {
@@ -42,17 +44,7 @@ void UserLoader::ensure(const std::vector<std::string>& records,
         ++job->remaining;
     }
 
-    if (!to_load.empty()) {
-        auto ids = to_load;  // kept to wake waiters even for ids the store did not return
-        store_.load_users(std::move(to_load), [this, ids = std::move(ids)](
-                                                  bool ok, std::vector<core::UserRecord> recs) {
-            if (ok) {
-                const core::Millis now = now_();
-                for (const auto& r : recs) core_.load_user(r, now);
-            }
-            for (const auto& id : ids) wake_waiters(records_waiting_, id, ok);
-        });
-    }
+    if (!to_load.empty()) load_records(std::move(to_load));
     for (auto& id : friends_to_load) {
         store_.load_friends(id, [this, id](bool ok, std::vector<std::string> list) {
             if (ok) core_.load_friends(id, list);
@@ -60,6 +52,59 @@ void UserLoader::ensure(const std::vector<std::string>& records,
         });
     }
     finish(job, true);
+}
+
+namespace {
+
+// Redis holds the durable part as last written by any instance: newer than the store's copy,
+// which the instance that made the change writes behind.
+void merge_shared(core::UserRecord& r, const redis::UserHash& h) {
+    if (!h.has_record) return;
+    const auto later = [](std::optional<core::Millis> a, std::optional<core::Millis> b) {
+        if (!a) return b;
+        if (!b) return a;
+        return std::optional<core::Millis>(std::max(*a, *b));
+    };
+    r.chosen = h.record.chosen;
+    r.message = h.record.message;
+    r.until = h.record.until;
+    r.visibility = h.record.visibility;
+    r.last_seen = later(r.last_seen, h.record.last_seen);
+    r.last_seen_listed = later(r.last_seen_listed, h.record.last_seen_listed);
+}
+
+}  // namespace
+
+void UserLoader::load_records(std::vector<std::string> to_load) {
+    auto ids = to_load;  // kept to wake waiters even for ids the store did not return
+    store_.load_users(std::move(to_load), [this, ids = std::move(ids)](
+                                              bool ok, std::vector<core::UserRecord> recs) {
+        if (!ok || !shared_) {
+            if (ok) {
+                const core::Millis now = now_();
+                for (const auto& r : recs) core_.load_user(r, now);
+            }
+            for (const auto& id : ids) wake_waiters(records_waiting_, id, ok);
+            return;
+        }
+        auto records = std::make_shared<std::vector<core::UserRecord>>(std::move(recs));
+        std::vector<std::string> names;
+        names.reserve(records->size());
+        for (const auto& r : *records) names.push_back(r.user_id);
+        // Redis down: the store's record alone (the user is read again when Redis returns).
+        shared_->fetch(std::move(names),
+                       [this, ids, records](bool fetched, std::vector<redis::UserHash> hashes) {
+                           const core::Millis now = now_();
+                           for (std::size_t i = 0; i < records->size(); ++i) {
+                               core::UserRecord& r = (*records)[i];
+                               const bool have = fetched && i < hashes.size();
+                               if (have) merge_shared(r, hashes[i]);
+                               core_.load_user(r, now);
+                               if (have) shared_->loaded(r.user_id, hashes[i]);
+                           }
+                           for (const auto& id : ids) wake_waiters(records_waiting_, id, true);
+                       });
+    });
 }
 
 void UserLoader::ensure_viewer(const std::string& viewer, std::vector<std::string> subjects,

@@ -14,6 +14,8 @@
 
 namespace presence::service {
 
+class SharedPresence;
+
 class UserLoader {
   public:
     using Done = std::function<void(bool ok)>;  // ok false: the store could not answer
@@ -33,6 +35,10 @@ class UserLoader {
     void ensure_viewer(const std::string& viewer, std::vector<std::string> subjects,
                        bool all_friends, Done done);
 
+    // Several instances: a loaded record is completed with what Redis holds of the user (the
+    // newest durable part, devices on other instances) before anyone waiting sees it.
+    void set_shared(SharedPresence* shared) { shared_ = shared; }
+
     std::size_t loads_in_flight() const {
         return records_waiting_.size() + friends_waiting_.size();
     }
@@ -46,11 +52,13 @@ class UserLoader {
     using Waiters = std::unordered_map<std::string, std::vector<std::shared_ptr<Job>>>;
 
     static void finish(const std::shared_ptr<Job>& job, bool ok);
+    void load_records(std::vector<std::string> ids);
     static void wake_waiters(Waiters& waiting, const std::string& id, bool ok);
 
     core::PresenceCore& core_;
     store::Store& store_;
     Clock now_;
+    SharedPresence* shared_ = nullptr;
     Waiters records_waiting_;  // user id -> requests waiting for its record
     Waiters friends_waiting_;  // user id -> requests waiting for its friend list
 };

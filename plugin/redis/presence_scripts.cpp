@@ -1,0 +1,117 @@
+#include "redis/presence_scripts.hpp"
+
+namespace presence::redis {
+
+namespace {
+
+// Numbers beyond 2^31 print as 1.7e+12 with tostring() in Redis' Lua: format them whole.
+constexpr const char* kPutUser = R"lua(
+local key, inst = KEYS[1], ARGV[1]
+local prefix = 'd|' .. inst .. '|'
+local before, others = 0, 0
+for _, f in ipairs(redis.call('HKEYS', key)) do
+  if string.sub(f, 1, 2) == 'd|' then
+    before = before + 1
+    if string.sub(f, 1, #prefix) == prefix then
+      redis.call('HDEL', key, f)
+    else
+      others = others + 1
+    end
+  end
+end
+local n = tonumber(ARGV[11])
+for i = 0, n - 1 do
+  redis.call('HSET', key, prefix .. ARGV[12 + 2 * i], ARGV[13 + 2 * i])
+end
+local t = redis.call('TIME')
+if others + n > 0 then
+  redis.call('HDEL', key, 'g', 'gi')
+elseif before > 0 or redis.call('HEXISTS', key, 'g') == 0 then
+  local left = ARGV[2]
+  if left == '' then left = string.format('%.0f', t[1] * 1000 + math.floor(t[2] / 1000)) end
+  if before > 0 or ARGV[2] ~= '' then
+    redis.call('HSET', key, 'g', left, 'gi', ARGV[3])
+  end
+end
+local mode = ARGV[4]
+if mode == '1' or (mode == 'i' and redis.call('HEXISTS', key, 's') == 0) then
+  local names = {'s', 'm', 't', 'l', 'L', 'w'}
+  for i, name in ipairs(names) do
+    local v = ARGV[4 + i]
+    if name == 'l' or name == 'L' then
+      -- last seen only moves forward, whoever wrote it
+      local old = tonumber(redis.call('HGET', key, name) or '0')
+      if v ~= '' and tonumber(v) > old then redis.call('HSET', key, name, v) end
+    elseif name == 't' and v == '' then
+      redis.call('HDEL', key, name)
+    else
+      redis.call('HSET', key, name, v)
+    end
+  end
+end
+local old = tonumber(redis.call('HGET', key, 'v') or '0')
+local v = math.max(old + 1, t[1] * 1000000 + t[2])
+redis.call('HSET', key, 'v', string.format('%.0f', v))
+if others + n > 0 then redis.call('PERSIST', key) else redis.call('EXPIRE', key, 86400) end
+return redis.call('HGETALL', key)
+)lua";
+
+constexpr const char* kDropInstance = R"lua(
+local key = KEYS[1]
+local prefix = 'd|' .. ARGV[1] .. '|'
+local removed, left, idle = 0, 0, '0'
+for _, f in ipairs(redis.call('HKEYS', key)) do
+  if string.sub(f, 1, 2) == 'd|' then
+    if string.sub(f, 1, #prefix) == prefix then
+      idle = redis.call('HGET', key, f)
+      redis.call('HDEL', key, f)
+      removed = removed + 1
+    else
+      left = left + 1
+    end
+  end
+end
+if removed == 0 then return {} end
+if left == 0 then
+  redis.call('HSET', key, 'g', ARGV[2], 'gi', idle)
+  redis.call('EXPIRE', key, 86400)
+end
+local t = redis.call('TIME')
+local old = tonumber(redis.call('HGET', key, 'v') or '0')
+redis.call('HSET', key, 'v', string.format('%.0f', math.max(old + 1, t[1] * 1000000 + t[2])))
+return redis.call('HGETALL', key)
+)lua";
+
+constexpr const char* kHeartbeat = R"lua(
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local added = redis.call('ZADD', KEYS[1], now, ARGV[1])
+local out = {added, now}
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]), 'WITHSCORES')
+for i = 1, #dead, 2 do
+  if dead[i] ~= ARGV[1] then
+    out[#out + 1] = dead[i]
+    out[#out + 1] = dead[i + 1]
+  end
+end
+return out
+)lua";
+
+}  // namespace
+
+const Script& put_user_script() {
+    static const Script s(kPutUser);
+    return s;
+}
+
+const Script& drop_instance_script() {
+    static const Script s(kDropInstance);
+    return s;
+}
+
+const Script& heartbeat_script() {
+    static const Script s(kHeartbeat);
+    return s;
+}
+
+}  // namespace presence::redis

@@ -1,0 +1,585 @@
+#include "redis/redis_link.hpp"
+
+#include <chrono>
+#include <utility>
+
+#include "redis/presence_scripts.hpp"
+
+namespace presence::redis {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+core::Millis steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+        .count();
+}
+
+core::Millis wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string millis_text(std::optional<core::Millis> v) {
+    return v ? std::to_string(*v) : std::string();
+}
+
+// Stream ids are "<ms>-<seq>".
+std::pair<std::uint64_t, std::uint64_t> id_parts(const std::string& id) {
+    std::uint64_t ms = 0, seq = 0;
+    const auto dash = id.find('-');
+    try {
+        ms = std::stoull(id.substr(0, dash));
+        if (dash != std::string::npos) seq = std::stoull(id.substr(dash + 1));
+    } catch (...) {
+    }
+    return {ms, seq};
+}
+
+bool is_io_error(const Reply& r) {
+    return r.is_error_with("IOERR");
+}
+
+constexpr std::size_t kMaxBatch = 512;
+constexpr const char* kFeedMaxLen = "100000";
+
+}  // namespace
+
+struct RedisLink::Job {
+    enum class Kind { Put, Friendship, Fetch } kind = Kind::Put;
+    std::string user;
+    Argv argv;  // Put: the script's numkeys, key and arguments
+    bool has_devices = false;
+    bool add = false;
+    std::string a, b;
+    std::uint64_t token = 0;
+    std::vector<std::string> users;
+};
+
+RedisLink::RedisLink(LinkOptions options) : options_(std::move(options)) {
+    feed_key_ = "{presence}:feed";
+    instances_key_ = "{presence}:instances";
+    own_set_key_ = "{presence}:inst:" + options_.instance;
+    ClientOptions co;
+    writer_client_ = std::make_unique<RedisClient>(options_.url, co);
+    co.command_timeout_ms = 3000;  // more than the reader's XREAD BLOCK
+    reader_client_ = std::make_unique<RedisClient>(options_.url, co);
+}
+
+std::unique_ptr<RedisLink> RedisLink::start(LinkOptions options, std::string& why) {
+    std::unique_ptr<RedisLink> link(new RedisLink(std::move(options)));
+    std::string detail;
+    const ConnectResult r = link->writer_client_->connect(detail);
+    if (r == ConnectResult::Refused) {
+        why = detail;
+        return nullptr;
+    }
+    if (r == ConnectResult::Unreachable) {
+        link->log(1, "redis unreachable at start (" + detail +
+                         "): serving this instance's "
+                         "users alone, retrying every second");
+    }
+    link->writer_ = std::thread([l = link.get()] { l->writer_main(); });
+    link->reader_ = std::thread([l = link.get()] { l->reader_main(); });
+    return link;
+}
+
+RedisLink::~RedisLink() {
+    stop(false, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Loop thread
+
+void RedisLink::put(const core::SharedUser& u) {
+    Job j;
+    j.kind = Job::Kind::Put;
+    j.user.assign(u.user_id);
+    j.has_devices = !u.devices.empty();
+    const core::UserRecord& r = u.record;
+    std::string vis;
+    for (const auto& id : r.visibility) {
+        if (!vis.empty()) vis.push_back(' ');
+        vis += id;
+    }
+    j.argv = {"1",
+              user_key(u.user_id),
+              options_.instance,
+              millis_text(u.left_at),
+              u.left_idle ? "1" : "0",
+              u.record_changed ? "1" : "i",
+              std::to_string(static_cast<int>(r.chosen)),
+              r.message.value_or(""),
+              millis_text(r.until),
+              millis_text(r.last_seen),
+              millis_text(r.last_seen_listed),
+              std::move(vis),
+              std::to_string(u.devices.size())};
+    for (const auto& d : u.devices) {
+        j.argv.push_back(std::to_string(d.conn));
+        j.argv.push_back(d.idle ? "1" : "0");
+    }
+    std::lock_guard lk(mutex_);
+    jobs_.push_back(std::move(j));
+    cv_.notify_one();
+}
+
+void RedisLink::friendship(bool add, const std::string& a, const std::string& b) {
+    Job j;
+    j.kind = Job::Kind::Friendship;
+    j.add = add;
+    j.a = a;
+    j.b = b;
+    std::lock_guard lk(mutex_);
+    jobs_.push_back(std::move(j));
+    cv_.notify_one();
+}
+
+std::uint64_t RedisLink::fetch(std::vector<std::string> users) {
+    Job j;
+    j.kind = Job::Kind::Fetch;
+    j.users = std::move(users);
+    std::lock_guard lk(mutex_);
+    j.token = next_token_++;
+    const auto token = j.token;
+    jobs_.push_back(std::move(j));
+    cv_.notify_one();
+    return token;
+}
+
+void RedisLink::take(std::vector<LinkEvent>& out) {
+    std::lock_guard lk(mutex_);
+    if (out.empty()) {
+        out.swap(events_);
+    } else {
+        for (auto& e : events_) out.push_back(std::move(e));
+        events_.clear();
+    }
+}
+
+LinkStats RedisLink::stats() const {
+    LinkStats s;
+    s.up = up_.load();
+    s.published = published_.load();
+    s.feed_received = received_.load();
+    s.instances_reaped = reaped_instances_.load();
+    s.users_reaped = reaped_users_.load();
+    s.feed_lag_ms = feed_lag_ms_.load();
+    return s;
+}
+
+void RedisLink::stop(bool clean, int max_wait_ms) {
+    {
+        std::lock_guard lk(mutex_);
+        if (stopping_ && !writer_.joinable() && !reader_.joinable()) return;
+        stopping_ = true;
+        clean_stop_ = clean;
+        cv_.notify_all();
+    }
+    (void)max_wait_ms;  // bounded by the clients' timeouts (see ClientOptions)
+    if (writer_.joinable()) writer_.join();
+    if (reader_.joinable()) reader_.join();
+}
+
+// ---------------------------------------------------------------------------------------
+// Both threads
+
+void RedisLink::emit(LinkEvent e) {
+    {
+        std::lock_guard lk(mutex_);
+        events_.push_back(std::move(e));
+    }
+    if (options_.wake) options_.wake();
+}
+
+void RedisLink::log(int level, std::string text) {
+    LinkEvent e;
+    e.kind = LinkEvent::Kind::Log;
+    e.level = level;
+    e.text = "redis: " + std::move(text);
+    emit(std::move(e));
+}
+
+// ---------------------------------------------------------------------------------------
+// Writer thread
+
+void RedisLink::set_up(bool up, bool data_lost) {
+    if (up == writer_up_ && !data_lost) return;
+    const bool changed = up != writer_up_;
+    writer_up_ = up;
+    up_ = up;
+    LinkEvent e;
+    e.kind = up ? LinkEvent::Kind::Up : LinkEvent::Kind::Down;
+    e.data_lost = data_lost;
+    if (up && changed) up_since_ = steady_ms();
+    if (changed) log(up ? 0 : 1, up ? "link up" : "link down: serving this instance's users alone");
+    emit(std::move(e));
+}
+
+void RedisLink::writer_main() {
+    std::string why;
+    bool warned = false;
+    for (;;) {
+        std::vector<Job> batch;
+        bool stopping = false;
+        {
+            std::unique_lock lk(mutex_);
+            const core::Millis wait = std::max<core::Millis>(0, next_beat_ - steady_ms());
+            cv_.wait_for(lk, std::chrono::milliseconds(wait),
+                         [&] { return stopping_ || (!jobs_.empty() && writer_up_); });
+            stopping = stopping_;
+            while (!jobs_.empty() && batch.size() < kMaxBatch) {
+                batch.push_back(std::move(jobs_.front()));
+                jobs_.pop_front();
+            }
+        }
+        if (!writer_client_->connected()) {
+            const ConnectResult r = writer_client_->connect(why);
+            if (r != ConnectResult::Ok) {
+                if (!warned) log(1, "cannot reach Redis: " + why);
+                warned = true;
+                set_up(false, false);
+            } else {
+                warned = false;
+            }
+        }
+        if (!writer_client_->connected()) {
+            // Down: puts and fetches are answered "not done" (the loop side publishes the
+            // users again once Redis is back); friendships wait for it.
+            std::vector<Job> keep;
+            for (auto& j : batch) {
+                if (j.kind == Job::Kind::Friendship) {
+                    keep.push_back(std::move(j));
+                    continue;
+                }
+                LinkEvent e;
+                e.ok = false;
+                e.kind = j.kind == Job::Kind::Put ? LinkEvent::Kind::Put : LinkEvent::Kind::Fetched;
+                e.user = std::move(j.user);
+                e.token = j.token;
+                emit(std::move(e));
+            }
+            {
+                std::lock_guard lk(mutex_);
+                for (auto it = keep.rbegin(); it != keep.rend(); ++it) {
+                    jobs_.push_front(std::move(*it));
+                }
+            }
+            if (stopping) return;
+            std::unique_lock lk(mutex_);
+            cv_.wait_for(lk, std::chrono::milliseconds(500), [&] { return stopping_; });
+            continue;
+        }
+        if (!cleaned_) {
+            // A previous run under the same instance id (a fixed presence.instance_id,
+            // restarted after a crash) may have left devices: this run's heartbeat would keep
+            // them alive forever, so they go before this run writes anything.
+            cleaned_ = true;
+            drop_all_of(options_.instance, std::to_string(wall_ms()), false);
+        }
+        if (!batch.empty()) run_jobs(batch);
+        if (stopping) {
+            std::lock_guard lk(mutex_);
+            if (!jobs_.empty()) continue;  // finish what was asked before stopping
+        }
+        if (stopping) {
+            if (clean_stop_ && writer_client_->connected()) {
+                drop_all_of(options_.instance, std::to_string(wall_ms()), false);
+                Reply r;
+                writer_client_->run_one(
+                    {instances_key_, {"ZREM", instances_key_, options_.instance}}, r);
+            }
+            return;
+        }
+        if (steady_ms() >= next_beat_) {
+            next_beat_ = steady_ms() + options_.heartbeat_ms;
+            beat();
+        }
+    }
+}
+
+void RedisLink::run_jobs(std::vector<Job>& jobs) {
+    std::vector<Command> cmds;
+    for (const auto& j : jobs) {
+        switch (j.kind) {
+            case Job::Kind::Put:
+                cmds.push_back({user_key(j.user), j.argv, &put_user_script()});
+                cmds.push_back(
+                    {own_set_key_, {j.has_devices ? "SADD" : "SREM", own_set_key_, j.user}});
+                break;
+            case Job::Kind::Friendship:
+                cmds.push_back(
+                    {feed_key_,
+                     {"XADD", feed_key_, "MAXLEN", "~", kFeedMaxLen, "*", "o", options_.instance,
+                      "k", "f", "op", j.add ? "a" : "r", "a", j.a, "b", j.b}});
+                break;
+            case Job::Kind::Fetch:
+                for (const auto& u : j.users)
+                    cmds.push_back({user_key(u), {"HGETALL", user_key(u)}});
+                break;
+        }
+    }
+    std::vector<Reply> replies;
+    bool all_ok = writer_client_->run(cmds, replies);
+    replies.resize(cmds.size(), Reply::error("IOERR no reply"));
+
+    // Each written change goes to the feed, with the state the script returned.
+    std::vector<Command> feed;
+    std::vector<LinkEvent> out;
+    std::size_t i = 0;
+    for (auto& j : jobs) {
+        switch (j.kind) {
+            case Job::Kind::Put: {
+                const Reply& r = replies[i];
+                i += 2;
+                LinkEvent e;
+                e.kind = LinkEvent::Kind::Put;
+                e.user = j.user;
+                e.ok = r.is_array();
+                if (e.ok) {
+                    e.hash = parse_user_hash(r);
+                    Argv x = {"XADD", feed_key_,         "MAXLEN", "~", kFeedMaxLen, "*",
+                              "o",    options_.instance, "k",      "u", "u",         j.user};
+                    for (const auto& el : r.elements) x.push_back(el.str);
+                    feed.push_back({feed_key_, std::move(x)});
+                } else if (!is_io_error(r)) {
+                    log(2, "writing user " + j.user + " failed: " + r.str);
+                }
+                out.push_back(std::move(e));
+                break;
+            }
+            case Job::Kind::Friendship:
+                if (!replies[i].is_error()) published_.fetch_add(1);
+                ++i;
+                break;
+            case Job::Kind::Fetch: {
+                LinkEvent e;
+                e.kind = LinkEvent::Kind::Fetched;
+                e.token = j.token;
+                for (const auto& u : j.users) {
+                    const Reply& r = replies[i++];
+                    if (!r.is_array()) e.ok = false;
+                    e.fetched.emplace_back(u, parse_user_hash(r));
+                }
+                out.push_back(std::move(e));
+                break;
+            }
+        }
+    }
+    if (!feed.empty()) {
+        std::vector<Reply> fr;
+        if (!writer_client_->run(feed, fr)) all_ok = false;
+        for (const auto& r : fr) {
+            if (!r.is_error()) published_.fetch_add(1);
+        }
+    }
+    {
+        std::lock_guard lk(mutex_);
+        for (auto& e : out) events_.push_back(std::move(e));
+    }
+    if (options_.wake) options_.wake();
+    if (all_ok) {
+        set_up(true, false);
+    } else {
+        writer_client_->close();
+        set_up(false, false);
+    }
+}
+
+void RedisLink::beat() {
+    const core::Millis dead_after = std::max<core::Millis>(options_.instance_ttl_ms / 3, 1000);
+    Reply r;
+    const Command cmd{instances_key_,
+                      {"1", instances_key_, options_.instance, std::to_string(dead_after)},
+                      &heartbeat_script()};
+    if (!writer_client_->run_one(cmd, r) || !r.is_array() || r.elements.size() < 2) {
+        if (is_io_error(r) || !r.is_array()) {
+            if (!r.str.empty() && !is_io_error(r)) log(2, "heartbeat failed: " + r.str);
+            writer_client_->close();
+            set_up(false, false);
+        }
+        return;
+    }
+    const bool added = r.elements[0].integer == 1;
+    const bool lost = added && registered_;
+    registered_ = true;
+    set_up(true, lost);
+    if (lost)
+        log(1,
+            "Redis lost this instance's state (restarted, or this instance was reaped "
+            "while paused): registering every connection again");
+    // Right after the link came back, others' heartbeats may be stale through no fault of
+    // theirs (Redis was away for everyone): wait before judging anyone dead.
+    if (steady_ms() - up_since_ < 2 * dead_after) return;
+    for (std::size_t k = 2; k + 1 < r.elements.size(); k += 2) {
+        reap(r.elements[k].str, r.elements[k + 1].str);
+    }
+}
+
+void RedisLink::reap(const std::string& instance, const std::string& score) {
+    Reply claim;
+    const std::string claim_key = "{presence}:reap:" + instance;
+    writer_client_->run_one({claim_key, {"SET", claim_key, options_.instance, "NX", "PX", "60000"}},
+                            claim);
+    if (claim.type != Reply::Type::Status) return;  // another survivor has it
+    const std::uint64_t before = reaped_users_.load();
+    drop_all_of(instance, score, true);
+    Reply r;
+    writer_client_->run_one({instances_key_, {"ZREM", instances_key_, instance}}, r);
+    reaped_instances_.fetch_add(1);
+    log(1, "instance " + instance + " silent since " + score + ": reaped, " +
+               std::to_string(reaped_users_.load() - before) + " users");
+}
+
+void RedisLink::drop_all_of(const std::string& instance, const std::string& gone_since,
+                            bool announce_locally) {
+    const std::string set_key = "{presence}:inst:" + instance;
+    Reply members;
+    if (!writer_client_->run_one({set_key, {"SMEMBERS", set_key}}, members) ||
+        !members.is_array()) {
+        return;
+    }
+    const auto& users = members.elements;
+    for (std::size_t from = 0; from < users.size(); from += kMaxBatch) {
+        const std::size_t to = std::min(users.size(), from + kMaxBatch);
+        std::vector<Command> cmds;
+        for (std::size_t k = from; k < to; ++k) {
+            const std::string key = user_key(users[k].str);
+            cmds.push_back({key, {"1", key, instance, gone_since}, &drop_instance_script()});
+        }
+        std::vector<Reply> replies;
+        writer_client_->run(cmds, replies);
+        std::vector<Command> feed;
+        for (std::size_t k = 0; k < replies.size(); ++k) {
+            const Reply& r = replies[k];
+            if (!r.is_array() || r.elements.empty()) continue;
+            const std::string& user = users[from + k].str;
+            Argv x = {"XADD", feed_key_,         "MAXLEN", "~", kFeedMaxLen, "*",
+                      "o",    options_.instance, "k",      "u", "u",         user};
+            for (const auto& el : r.elements) x.push_back(el.str);
+            feed.push_back({feed_key_, std::move(x)});
+            reaped_users_.fetch_add(announce_locally ? 1 : 0);
+            if (announce_locally) {
+                LinkEvent e;
+                e.kind = LinkEvent::Kind::User;
+                e.user = user;
+                e.hash = parse_user_hash(r);
+                emit(std::move(e));
+            }
+        }
+        std::vector<Reply> fr;
+        if (!feed.empty()) writer_client_->run(feed, fr);
+        published_.fetch_add(fr.size());
+    }
+    Reply r;
+    writer_client_->run_one({set_key, {"DEL", set_key}}, r);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reader thread
+
+void RedisLink::reader_main() {
+    std::string why;
+    for (;;) {
+        {
+            std::lock_guard lk(mutex_);
+            if (stopping_) return;
+        }
+        if (!reader_client_->connected()) {
+            if (reader_client_->connect(why) != ConnectResult::Ok) {
+                std::unique_lock lk(mutex_);
+                cv_.wait_for(lk, std::chrono::milliseconds(500), [&] { return stopping_; });
+                continue;
+            }
+            Reply r;
+            if (last_id_.empty()) {
+                // First connection: changes from now on (the loader reads current state).
+                reader_client_->run_one(
+                    {feed_key_, {"XREVRANGE", feed_key_, "+", "-", "COUNT", "1"}}, r);
+                last_id_ = "0-0";
+                if (r.is_array() && !r.elements.empty() && r.elements[0].is_array() &&
+                    !r.elements[0].elements.empty()) {
+                    last_id_ = r.elements[0].elements[0].str;
+                }
+            } else {
+                // Back after a drop: resume from the last id, unless the feed no longer holds it
+                // (trimmed, or Redis lost it): then re-read what the loaded users are.
+                reader_client_->run_one({feed_key_, {"XRANGE", feed_key_, "-", "+", "COUNT", "1"}},
+                                        r);
+                std::string first;
+                if (r.is_array() && !r.elements.empty() && r.elements[0].is_array() &&
+                    !r.elements[0].elements.empty()) {
+                    first = r.elements[0].elements[0].str;
+                }
+                const bool gap =
+                    first.empty() ? last_id_ != "0-0" : id_parts(first) > id_parts(last_id_);
+                if (gap) {
+                    if (first.empty()) last_id_ = "0-0";
+                    LinkEvent e;
+                    e.kind = LinkEvent::Kind::Up;
+                    e.resync = true;
+                    emit(std::move(e));
+                }
+            }
+        }
+        read_feed();
+    }
+}
+
+void RedisLink::read_feed() {
+    Reply r;
+    const bool ok = reader_client_->run_one(
+        {feed_key_, {"XREAD", "COUNT", "1000", "BLOCK", "500", "STREAMS", feed_key_, last_id_}}, r);
+    if (!ok || is_io_error(r)) {
+        reader_client_->close();
+        return;
+    }
+    if (r.is_error()) {
+        log(2, "reading the feed failed: " + r.str);
+        reader_client_->close();
+        return;
+    }
+    if (!r.is_array() || r.elements.empty() || !r.elements[0].is_array() ||
+        r.elements[0].elements.size() < 2) {
+        return;  // BLOCK timed out: nothing new
+    }
+    const Reply& entries = r.elements[0].elements[1];
+    std::vector<LinkEvent> out;
+    for (const auto& entry : entries.elements) {
+        if (!entry.is_array() || entry.elements.size() < 2) continue;
+        last_id_ = entry.elements[0].str;
+        const Reply& f = entry.elements[1];
+        if (!f.is_array() || f.elements.size() < 6) continue;
+        const auto& e = f.elements;
+        if (e[0].str != "o" || e[2].str != "k" || e[1].str == options_.instance) continue;
+        LinkEvent ev;
+        if (e[3].str == "u" && e[4].str == "u") {
+            ev.kind = LinkEvent::Kind::User;
+            ev.user = e[5].str;
+            ev.hash = parse_user_hash(f, 6);
+        } else if (e[3].str == "f" && e.size() >= 10) {
+            ev.kind = LinkEvent::Kind::Friendship;
+            ev.add = e[5].str == "a";
+            ev.a = e[7].str;
+            ev.b = e[9].str;
+        } else {
+            continue;
+        }
+        received_.fetch_add(1);
+        out.push_back(std::move(ev));
+    }
+    if (!last_id_.empty()) {
+        const auto ms = static_cast<core::Millis>(id_parts(last_id_).first);
+        feed_lag_ms_ = std::max<core::Millis>(0, wall_ms() - ms);
+    }
+    if (out.empty()) return;
+    {
+        std::lock_guard lk(mutex_);
+        for (auto& e : out) events_.push_back(std::move(e));
+    }
+    if (options_.wake) options_.wake();
+}
+
+}  // namespace presence::redis

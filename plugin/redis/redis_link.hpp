@@ -1,0 +1,145 @@
+// The Redis link (SPEC 9): every Redis call of the plugin runs here, on two worker threads,
+// never on the host's loop thread.
+//   - the writer runs users' scripts (one per local change, pipelined in batches), writes each
+//     result to the change feed, answers fetches, beats this instance's heartbeat every second
+//     and reaps instances silent for longer than instance_ttl/3 (claimed with SET NX, so exactly
+//     one survivor reaps each);
+//   - the reader follows the change feed (a Redis Stream) with a blocking XREAD from the last
+//     id it saw, so a dropped connection resumes where it stopped.
+// What they produce becomes LinkEvents, taken by the loop thread after the host's wake.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/types.hpp"
+#include "redis/redis_client.hpp"
+#include "redis/user_hash.hpp"
+
+namespace presence::redis {
+
+struct LinkOptions {
+    RedisUrl url;
+    std::string instance;                   // this instance's id (never holds '|')
+    core::Millis instance_ttl_ms = 15'000;  // dead after ttl/3 of silence
+    core::Millis heartbeat_ms = 1'000;
+    std::function<void()> wake;  // the host's wake: any thread
+};
+
+struct LinkEvent {
+    enum class Kind {
+        Put,         // a local change was written (ok) or could not be (Redis down)
+        User,        // another instance changed a user (from the feed, or reaped here)
+        Friendship,  // another instance's host changed a friendship
+        Fetched,     // answer to fetch()
+        Up,          // Redis reachable again (or for the first time)
+        Down,        // Redis unreachable
+        Log,
+    };
+    Kind kind = Kind::Log;
+    bool ok = true;
+    std::string user;
+    UserHash hash;
+    // Friendship
+    bool add = false;
+    std::string a, b;
+    // Fetched
+    std::uint64_t token = 0;
+    std::vector<std::pair<std::string, UserHash>> fetched;
+    // Up: Redis lost what this instance had written (restart, or reaped while paused):
+    // re-register everything. resync: the feed skipped entries: re-read loaded users.
+    bool data_lost = false;
+    bool resync = false;
+    // Log
+    int level = 0;  // 0 info, 1 warn, 2 error
+    std::string text;
+};
+
+struct LinkStats {
+    bool up = false;
+    std::uint64_t published = 0;      // changes written to the feed by this instance
+    std::uint64_t feed_received = 0;  // feed entries of other instances read
+    std::uint64_t instances_reaped = 0;
+    std::uint64_t users_reaped = 0;
+    core::Millis feed_lag_ms = 0;  // age of the newest feed entry when read
+};
+
+class RedisLink {
+  public:
+    // Tries Redis once, synchronously (create() may block for the connect timeout): Refused
+    // (wrong password, not a Redis) returns nullptr with `why` quoting Redis' answer;
+    // Unreachable starts degraded and retries in the background.
+    static std::unique_ptr<RedisLink> start(LinkOptions options, std::string& why);
+    ~RedisLink();
+    RedisLink(const RedisLink&) = delete;
+    RedisLink& operator=(const RedisLink&) = delete;
+
+    // ---- loop thread ----
+    void put(const core::SharedUser& user);
+    void friendship(bool add, const std::string& a, const std::string& b);
+    // Reads the hashes of `users`; answered by a Fetched event with the returned token (ok
+    // false and no hashes when Redis is down).
+    std::uint64_t fetch(std::vector<std::string> users);
+    void take(std::vector<LinkEvent>& out);
+    LinkStats stats() const;
+    // Stops both threads. `clean`: first removes this instance's devices from every user it
+    // holds (announced on the feed) and its heartbeat, waiting at most max_wait_ms.
+    void stop(bool clean, int max_wait_ms);
+
+  private:
+    struct Job;
+    explicit RedisLink(LinkOptions options);
+
+    void writer_main();
+    void reader_main();
+    bool ensure_connected(RedisClient& client, bool& was_up, const char* who);
+    void run_jobs(std::vector<Job>& jobs);
+    void beat();
+    void reap(const std::string& instance, const std::string& score);
+    void drop_all_of(const std::string& instance, const std::string& gone_since,
+                     bool announce_locally);
+    void read_feed();
+    void emit(LinkEvent e);
+    void log(int level, std::string text);
+    void set_up(bool up, bool data_lost);
+
+    LinkOptions options_;
+    std::string feed_key_, instances_key_, own_set_key_;
+    std::unique_ptr<RedisClient> writer_client_;
+    std::unique_ptr<RedisClient> reader_client_;
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<Job> jobs_;
+    std::vector<LinkEvent> events_;
+    bool stopping_ = false;
+    bool clean_stop_ = false;
+    std::uint64_t next_token_ = 1;
+
+    // Writer-thread state.
+    bool writer_up_ = false;
+    bool registered_ = false;
+    bool cleaned_ = false;  // a previous run under this instance id left nothing behind
+    core::Millis up_since_ = 0;
+    core::Millis next_beat_ = 0;
+    // Reader-thread state.
+    bool reader_up_ = false;
+    std::string last_id_;
+
+    std::atomic<bool> up_{false};
+    std::atomic<std::uint64_t> published_{0}, received_{0}, reaped_instances_{0}, reaped_users_{0};
+    std::atomic<core::Millis> feed_lag_ms_{0};
+
+    std::thread writer_;
+    std::thread reader_;
+};
+
+}  // namespace presence::redis

@@ -1,0 +1,198 @@
+#include "service/shared_presence.hpp"
+
+#include "presence_plugin.h"
+
+namespace presence::service {
+
+namespace {
+// After Redis lost its data, instances take up to a heartbeat to notice and register again;
+// reading the loaded users before that would see them gone.
+constexpr core::Millis kResyncDelayMs = 3'000;
+}  // namespace
+
+SharedPresence::SharedPresence(core::PresenceCore& core, std::unique_ptr<redis::RedisLink> link,
+                               std::string instance, Clock now, Log log, FriendshipFn on_friendship)
+    : core_(core),
+      link_(std::move(link)),
+      instance_(std::move(instance)),
+      now_(std::move(now)),
+      log_(std::move(log)),
+      on_friendship_(std::move(on_friendship)) {}
+
+SharedPresence::~SharedPresence() {
+    stop(false);
+}
+
+void SharedPresence::stop(bool clean) {
+    if (link_) link_->stop(clean, 2000);
+}
+
+bool SharedPresence::up() const {
+    return link_ && link_->stats().up;
+}
+
+SharedStats SharedPresence::stats() const {
+    SharedStats s;
+    if (link_) s.link = link_->stats();
+    s.applied = applied_;
+    return s;
+}
+
+void SharedPresence::publish_changes() {
+    core_.drain_shared([this](const core::SharedUser& u) {
+        ++pending_[std::string(u.user_id)].in_flight;
+        link_->put(u);
+    });
+}
+
+void SharedPresence::friendship(bool add, const std::string& a, const std::string& b) {
+    link_->friendship(add, a, b);
+}
+
+void SharedPresence::fetch(std::vector<std::string> users, Fetched done) {
+    fetches_.emplace(link_->fetch(std::move(users)), std::move(done));
+}
+
+void SharedPresence::loaded(const std::string& user, const redis::UserHash& hash) {
+    auto& v = versions_[user];
+    if (hash.version > v) v = hash.version;
+    core_.apply_remote(user, hash.remote_for(instance_), nullptr, now_());
+}
+
+void SharedPresence::on_wake() {
+    events_.clear();
+    link_->take(events_);
+    for (auto& e : events_) handle(e);
+    events_.clear();
+}
+
+void SharedPresence::tick() {
+    if (resync_at_ != 0 && now_() >= resync_at_) {
+        resync_at_ = 0;
+        resync();
+    }
+}
+
+void SharedPresence::handle(redis::LinkEvent& e) {
+    using Kind = redis::LinkEvent::Kind;
+    switch (e.kind) {
+        case Kind::Log:
+            log_(e.level == 0   ? PRESENCE_LOG_INFO
+                 : e.level == 1 ? PRESENCE_LOG_WARN
+                                : PRESENCE_LOG_ERROR,
+                 e.text);
+            return;
+        case Kind::Put: {
+            auto it = pending_.find(e.user);
+            if (it == pending_.end()) return;
+            Pending& p = it->second;
+            if (p.in_flight > 0) --p.in_flight;
+            if (!e.ok) failed_.insert(e.user);
+            if (p.in_flight > 0) {
+                if (e.ok && e.hash.version > p.newest.version) {
+                    p.newest = std::move(e.hash);  // the merged state so far
+                    p.held = true;
+                }
+                return;
+            }
+            // Settled: the newest of the script's answer and what was held back.
+            redis::UserHash best = std::move(p.newest);
+            const bool have = p.held || e.ok;
+            if (e.ok && e.hash.version > best.version) best = std::move(e.hash);
+            pending_.erase(it);
+            if (have) apply(e.user, best, false);
+            return;
+        }
+        case Kind::User: {
+            auto it = pending_.find(e.user);
+            if (it != pending_.end()) {
+                if (e.hash.version > it->second.newest.version) {
+                    it->second.newest = std::move(e.hash);
+                    it->second.held = true;
+                }
+                return;
+            }
+            ++applied_;
+            apply(e.user, e.hash, false);
+            return;
+        }
+        case Kind::Friendship:
+            ++applied_;
+            on_friendship_(e.add, e.a, e.b);
+            return;
+        case Kind::Fetched: {
+            auto it = fetches_.find(e.token);
+            if (it == fetches_.end()) return;
+            auto done = std::move(it->second);
+            fetches_.erase(it);
+            std::vector<redis::UserHash> hashes;
+            if (e.ok) {
+                for (auto& [user, hash] : e.fetched) hashes.push_back(std::move(hash));
+            } else {
+                was_down_ = true;  // read again when Redis returns
+            }
+            done(e.ok, std::move(hashes));
+            return;
+        }
+        case Kind::Down:
+            was_down_ = true;
+            return;
+        case Kind::Up:
+            if (e.resync) resync();
+            if (e.data_lost) {
+                republish_local();
+                resync_at_ = now_() + kResyncDelayMs;
+            } else if (was_down_) {
+                was_down_ = false;
+                republish_local();
+                resync();
+            }
+            return;
+    }
+}
+
+void SharedPresence::apply(const std::string& user, const redis::UserHash& hash, bool force) {
+    auto& known = versions_[user];
+    if (!force && hash.version <= known) return;  // older news than what the core has
+    if (hash.version > known) known = hash.version;
+    core::UserRecord record;
+    const core::UserRecord* rec = nullptr;
+    if (hash.has_record) {
+        record = hash.record;
+        record.user_id = user;
+        rec = &record;
+    }
+    core_.apply_remote(user, hash.remote_for(instance_), rec, now_());
+}
+
+void SharedPresence::republish_local() {
+    // Every user with a connection here, and every change Redis did not take.
+    std::unordered_set<std::string> users(failed_.begin(), failed_.end());
+    failed_.clear();
+    for (auto& u : core_.local_users()) users.insert(std::move(u));
+    for (const auto& id : users) {
+        core_.shared_state(id, [this](const core::SharedUser& u) {
+            ++pending_[std::string(u.user_id)].in_flight;
+            link_->put(u);
+        });
+    }
+    if (!users.empty()) {
+        log_(PRESENCE_LOG_INFO,
+             "redis: registered " + std::to_string(users.size()) + " users of this instance again");
+    }
+}
+
+void SharedPresence::resync() {
+    std::vector<std::string> users = core_.loaded_users();
+    if (users.empty()) return;
+    auto ids = std::make_shared<std::vector<std::string>>(users);
+    fetch(std::move(users), [this, ids](bool ok, std::vector<redis::UserHash> hashes) {
+        if (!ok) return;
+        for (std::size_t i = 0; i < ids->size() && i < hashes.size(); ++i) {
+            // A user Redis no longer knows (version 0) has no device elsewhere: apply that too.
+            apply((*ids)[i], hashes[i], hashes[i].version == 0);
+        }
+    });
+}
+
+}  // namespace presence::service
