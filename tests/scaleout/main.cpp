@@ -1,12 +1,15 @@
 // scaleout_tests [--cluster] [CppUTest options]: --cluster runs every suite on a local
 // 3-master Redis Cluster instead of one Redis.
-#include <CppUTest/CommandLineTestRunner.h>
-#include <CppUTest/MemoryLeakWarningPlugin.h>
-
 #include <cstring>
 #include <vector>
 
 #include "instances.hpp"
+
+// Last: CppUTest's leak-detection macros redefine `new`, which breaks later standard headers.
+// clang-format off
+#include <CppUTest/CommandLineTestRunner.h>
+#include <CppUTest/MemoryLeakWarningPlugin.h>
+// clang-format on
 
 int main(int argc, char** argv) {
     std::vector<char*> args;
