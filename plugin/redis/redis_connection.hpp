@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "redis/redis_reply.hpp"
@@ -52,10 +53,26 @@ class RedisConnection {
     // Changes the read timeout of later calls (a blocking XREAD needs more than its BLOCK time).
     void set_command_timeout(int ms);
 
+    // The two halves of pipeline(), for callers that write to several nodes before reading
+    // (the cluster client). append() queues one command (an empty one is refused, false, and
+    // nothing is queued: Redis would answer nothing); flush() writes everything queued;
+    // receive() reads `count` replies into `out` (appended). Same failure rules as pipeline().
+    bool append(std::span<const std::string_view> argv);
+    bool append(const Argv& argv);
+    bool flush();
+    bool receive(std::size_t count, std::vector<Reply>& out);
+    // False (and closed) when the server has closed the connection, or sent something
+    // unasked, since the last call: checked without waiting, before reusing an idle connection.
+    bool alive();
+
     const std::string& last_error() const { return last_error_; }
     const ConnectOptions& options() const { return options_; }
 
   private:
+    bool fail(std::string what);
+    bool read_reply(Reply& out, std::string* seen);
+    ConnectResult handshake(std::string& why);
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
     ConnectOptions options_;
