@@ -43,6 +43,7 @@ bool is_io_error(const Reply& r) {
 }
 
 constexpr std::size_t kMaxBatch = 512;
+constexpr core::Millis kGapCheckMs = 5'000;
 constexpr const char* kFeedMaxLen = "100000";
 
 }  // namespace
@@ -504,28 +505,44 @@ void RedisLink::reader_main() {
                     last_id_ = r.elements[0].elements[0].str;
                 }
             } else {
-                // Back after a drop: resume from the last id, unless the feed no longer holds it
-                // (trimmed, or Redis lost it): then re-read what the loaded users are.
-                reader_client_->run_one({feed_key_, {"XRANGE", feed_key_, "-", "+", "COUNT", "1"}},
-                                        r);
-                std::string first;
-                if (r.is_array() && !r.elements.empty() && r.elements[0].is_array() &&
-                    !r.elements[0].elements.empty()) {
-                    first = r.elements[0].elements[0].str;
-                }
-                const bool gap =
-                    first.empty() ? last_id_ != "0-0" : id_parts(first) > id_parts(last_id_);
-                if (gap) {
-                    if (first.empty()) last_id_ = "0-0";
-                    LinkEvent e;
-                    e.kind = LinkEvent::Kind::Up;
-                    e.resync = true;
-                    emit(std::move(e));
-                }
+                check_gap();  // back after a drop: resume from the last id if the feed has it
             }
+            next_gap_check_ = steady_ms() + kGapCheckMs;
         }
         read_feed();
+        if (steady_ms() >= next_gap_check_) {
+            // A reader that was paused (SIGSTOP) keeps its connection but may have fallen
+            // behind the feed's trimming.
+            check_gap();
+            next_gap_check_ = steady_ms() + kGapCheckMs;
+        }
     }
+}
+
+void RedisLink::check_gap() {
+    // The last entry read is trimmed away (or Redis lost the whole feed): entries after it may
+    // have gone unread, so what the loaded users are must be read again. Readers keep up, so
+    // the last entry they read is among the newest and stays while they do.
+    if (last_id_ == "0-0") return;
+    Reply r;
+    if (!reader_client_->run_one({feed_key_, {"XRANGE", feed_key_, last_id_, last_id_}}, r) ||
+        !r.is_array()) {
+        return;
+    }
+    const bool gap = r.elements.empty();
+    if (gap) {
+        Reply len;
+        reader_client_->run_one({feed_key_, {"XLEN", feed_key_}}, len);
+        if (len.integer == 0) last_id_ = "0-0";  // no feed at all: Redis lost it
+    }
+    if (!gap) return;
+    log(1,
+        "the change feed lost entries this instance had not read: reading every loaded user "
+        "again");
+    LinkEvent e;
+    e.kind = LinkEvent::Kind::Up;
+    e.resync = true;
+    emit(std::move(e));
 }
 
 void RedisLink::read_feed() {

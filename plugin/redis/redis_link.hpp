@@ -107,6 +107,7 @@ class RedisLink {
     void drop_all_of(const std::string& instance, const std::string& gone_since,
                      bool announce_locally);
     void read_feed();
+    void check_gap();
     void emit(LinkEvent e);
     void log(int level, std::string text);
     void set_up(bool up, bool data_lost);
@@ -133,6 +134,7 @@ class RedisLink {
     // Reader-thread state.
     bool reader_up_ = false;
     std::string last_id_;
+    core::Millis next_gap_check_ = 0;
 
     std::atomic<bool> up_{false};
     std::atomic<std::uint64_t> published_{0}, received_{0}, reaped_instances_{0}, reaped_users_{0};

@@ -81,6 +81,9 @@ std::string Metrics::render(const MetricsSnapshot& g) const {
         header(out, "presence_redis_users_reaped_total", "counter",
                "Users of dead instances updated by this instance's reaping.");
         line(out, "presence_redis_users_reaped_total", g.users_reaped);
+        header(out, "presence_redis_resyncs_total", "counter",
+               "Times this instance read every loaded user again (feed gap, Redis data lost).");
+        line(out, "presence_redis_resyncs_total", g.resyncs);
     }
 
     header(out, "presence_errors_total", "counter", "Errors sent to clients, by code.");

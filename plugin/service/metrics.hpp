@@ -22,6 +22,7 @@ struct MetricsSnapshot {  // gauges read from the core and the store at render t
     std::uint64_t changes_applied = 0;
     std::uint64_t instances_reaped = 0;
     std::uint64_t users_reaped = 0;
+    std::uint64_t resyncs = 0;
 };
 
 class Metrics {

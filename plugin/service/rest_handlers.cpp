@@ -106,6 +106,7 @@ MetricsSnapshot Service::metrics_snapshot() const {
         g.changes_applied = s.applied;
         g.instances_reaped = s.link.instances_reaped;
         g.users_reaped = s.link.users_reaped;
+        g.resyncs = s.resyncs;
     }
     return g;
 }

@@ -1,5 +1,7 @@
 #include "service/shared_presence.hpp"
 
+#include <utility>
+
 #include "presence_plugin.h"
 
 namespace presence::service {
@@ -35,6 +37,7 @@ SharedStats SharedPresence::stats() const {
     SharedStats s;
     if (link_) s.link = link_->stats();
     s.applied = applied_;
+    s.resyncs = resyncs_;
     return s;
 }
 
@@ -129,24 +132,23 @@ void SharedPresence::handle(redis::LinkEvent& e) {
             if (e.ok) {
                 for (auto& [user, hash] : e.fetched) hashes.push_back(std::move(hash));
             } else {
-                was_down_ = true;  // read again when Redis returns
+                fetch_failed_ = true;  // loaded from the store alone: read again on return
             }
             done(e.ok, std::move(hashes));
             return;
         }
         case Kind::Down:
-            was_down_ = true;
             return;
         case Kind::Up:
-            if (e.resync) resync();
+            // Redis kept its data: only what it did not take is written again, and the feed
+            // reader resumes from its last entry (it asks for a resync itself on a gap).
             if (e.data_lost) {
                 republish_local();
                 resync_at_ = now_() + kResyncDelayMs;
-            } else if (was_down_) {
-                was_down_ = false;
-                republish_local();
-                resync();
+            } else {
+                republish_failed();
             }
+            if (e.resync || std::exchange(fetch_failed_, false)) resync();
             return;
     }
 }
@@ -165,25 +167,34 @@ void SharedPresence::apply(const std::string& user, const redis::UserHash& hash,
     core_.apply_remote(user, hash.remote_for(instance_), rec, now_());
 }
 
-void SharedPresence::republish_local() {
-    // Every user with a connection here, and every change Redis did not take.
-    std::unordered_set<std::string> users(failed_.begin(), failed_.end());
-    failed_.clear();
-    for (auto& u : core_.local_users()) users.insert(std::move(u));
+void SharedPresence::republish(const std::unordered_set<std::string>& users) {
     for (const auto& id : users) {
         core_.shared_state(id, [this](const core::SharedUser& u) {
             ++pending_[std::string(u.user_id)].in_flight;
             link_->put(u);
         });
     }
-    if (!users.empty()) {
-        log_(PRESENCE_LOG_INFO,
-             "redis: registered " + std::to_string(users.size()) + " users of this instance again");
-    }
+}
+
+void SharedPresence::republish_failed() {
+    std::unordered_set<std::string> users;
+    users.swap(failed_);
+    republish(users);
+}
+
+void SharedPresence::republish_local() {
+    // Every user with a connection here, and every change Redis did not take.
+    std::unordered_set<std::string> users;
+    users.swap(failed_);
+    for (auto& u : core_.local_users()) users.insert(std::move(u));
+    republish(users);
+    log_(PRESENCE_LOG_INFO,
+         "redis: registered " + std::to_string(users.size()) + " users of this instance again");
 }
 
 void SharedPresence::resync() {
     std::vector<std::string> users = core_.loaded_users();
+    ++resyncs_;
     if (users.empty()) return;
     auto ids = std::make_shared<std::vector<std::string>>(users);
     fetch(std::move(users), [this, ids](bool ok, std::vector<redis::UserHash> hashes) {

@@ -29,6 +29,7 @@ namespace presence::service {
 struct SharedStats {
     redis::LinkStats link;
     std::uint64_t applied = 0;  // other instances' changes applied to the core here
+    std::uint64_t resyncs = 0;  // loaded users read again (feed gap, Redis lost its data)
 };
 
 class SharedPresence {
@@ -70,6 +71,8 @@ class SharedPresence {
 
     void handle(redis::LinkEvent& e);
     void apply(const std::string& user, const redis::UserHash& hash, bool force);
+    void republish(const std::unordered_set<std::string>& users);
+    void republish_failed();
     void republish_local();
     void resync();
 
@@ -86,8 +89,9 @@ class SharedPresence {
     std::unordered_map<std::uint64_t, Fetched> fetches_;
     std::vector<redis::LinkEvent> events_;
     core::Millis resync_at_ = 0;  // 0: none planned
-    bool was_down_ = false;
+    bool fetch_failed_ = false;
     std::uint64_t applied_ = 0;
+    std::uint64_t resyncs_ = 0;
 };
 
 }  // namespace presence::service
