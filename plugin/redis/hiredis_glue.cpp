@@ -15,9 +15,9 @@ struct GuardedFunctions {
 GuardedFunctions* functions_for(const redisReplyObjectFunctions* original);
 
 void* create_array(const redisReadTask* task, int elements) {
-    // hiredis 0.14.1 reads the count as a long long and passes it on as an int: a count past
-    // INT_MAX arrives negative (-1, the nil array, never comes here) and would leave the array
-    // unallocated while the reader still fills it. Returning null makes the reader fail.
+    // Debian's 0.14.1 (CVE-2021-32765 fix) rejects counts beyond INT_MAX, but still callocs
+    // any count up to it (16 GB for *2147483647). Unpatched 0.14.1 hands a count past INT_MAX
+    // on as a negative int. Either way, returning null makes the reader fail ("Out of memory").
     if (elements < 0 || elements > kMaxArrayElements) return nullptr;
     return functions_for(nullptr)->original.createArray(task, elements);
 }

@@ -350,3 +350,17 @@ TEST(ConnectionPeers, GarbageRepliesNeverCrash) {
         conn.close();
     }
 }
+
+// hiredis would calloc the announced count (16 GB here) and wait for the elements until the
+// timeout; the guarded reader fails at once.
+TEST(ConnectionPeers, GiantArrayCountFailsAtOnce) {
+    FakeServer peer({"", {"+PONG\r\n", "*2147483647\r\n"}, false});
+    ConnectOptions o = options_for(peer.port());
+    o.command_timeout_ms = 2000;
+    CHECK_TRUE_TEXT(conn.connect(o, why) == ConnectResult::Ok, why.c_str());
+    Reply r;
+    const auto start = Clock::now();
+    CHECK_FALSE(conn.command({"GET", "x"}, r));
+    CHECK_TRUE(elapsed_ms(start) < 500);
+    CHECK_TRUE_TEXT(contains(conn.last_error(), "Out of memory"), conn.last_error().c_str());
+}
