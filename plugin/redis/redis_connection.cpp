@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -55,6 +57,37 @@ bool transient_error(const Reply& r) {
     return r.is_error_with("LOADING") || r.is_error_with("BUSY") || r.is_error_with("MASTERDOWN") ||
            r.is_error_with("TRYAGAIN") || r.is_error_with("ERR max number of clients");
 }
+
+// hiredis writes with write(): to a peer that has gone that raises SIGPIPE, which kills a host
+// that does not ignore it. SIGPIPE is blocked in this thread around writes, and one raised
+// meanwhile is consumed, so the write just fails with EPIPE.
+class SigpipeBlock {
+  public:
+    SigpipeBlock() {
+        sigemptyset(&pipe_);
+        sigaddset(&pipe_, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+        sigset_t pending;
+        sigpending(&pending);
+        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    }
+    ~SigpipeBlock() {
+        sigset_t pending;
+        sigpending(&pending);
+        if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
+            const timespec now{};
+            sigtimedwait(&pipe_, nullptr, &now);
+        }
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+    SigpipeBlock(const SigpipeBlock&) = delete;
+    SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+  private:
+    sigset_t pipe_{};
+    sigset_t old_{};
+    bool was_pending_ = false;
+};
 
 std::string quote(const Reply& r) {
     return "\"" + printable(r.str) + "\"";
@@ -221,6 +254,7 @@ bool RedisConnection::flush() {
         return false;
     }
     redisContext* c = impl_->context.get();
+    const SigpipeBlock no_sigpipe;
     int done = 0;
     do {
         if (redisBufferWrite(c, &done) != REDIS_OK) {

@@ -218,6 +218,23 @@ TEST(Connection, KilledServerFailsTheCall) {
     connect();
 }
 
+// Writing to a peer that has gone fails the write; it must not raise SIGPIPE (this test
+// process does not ignore it, so it would die here).
+TEST(Connection, WriteToAGoneServerDoesNotRaiseSigpipe) {
+    connect();
+    server.kill_hard();
+    bool ok = true;
+    for (int i = 0; i < 20 && ok; ++i) {
+        ok = conn.append(Argv{"PING"}) && conn.flush();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK_FALSE(ok);
+    CHECK_FALSE(conn.connected());
+    CHECK_TRUE_TEXT(
+        contains(conn.last_error(), "Broken pipe") || contains(conn.last_error(), "reset"),
+        conn.last_error().c_str());
+}
+
 TEST_GROUP(ConnectionAuth) {
     RedisServer server;
     RedisConnection conn;
