@@ -69,6 +69,8 @@ class HostProcess {
     int stop(std::chrono::milliseconds grace = std::chrono::milliseconds{8000});
     // kill -9 (a crash).
     int kill_hard() { return child_.kill_hard(); }
+    // The host's process id (SIGSTOP / SIGCONT in tests that pause it).
+    pid_t pid() const { return child_.pid(); }
     // stop() then start() with the same config file and port.
     bool restart();
     bool running() { return child_.running(); }
