@@ -196,6 +196,30 @@ bool RedisClient::run_one(const Command& command, Reply& out) {
     return ok;
 }
 
+std::vector<std::pair<std::string, std::string>> RedisClient::node_run_ids() {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::vector<bool> serving(impl_->nodes.size(), !impl_->url.cluster);
+    for (int owner : impl_->slot_owner) {
+        if (owner >= 0) serving[static_cast<std::size_t>(owner)] = true;
+    }
+    for (std::size_t i = 0; i < impl_->nodes.size(); ++i) {
+        if (!serving[i]) continue;
+        ClientNode& node = *impl_->nodes[i];
+        std::string id;
+        Reply r;
+        if (impl_->ensure(node) && node.conn->command({"INFO", "server"}, r) &&
+            r.type == Reply::Type::String) {
+            const auto at = r.str.find("run_id:");
+            if (at != std::string::npos) {
+                const auto end = r.str.find_first_of("\r\n", at);
+                id = r.str.substr(at + 7, end == std::string::npos ? end : end - at - 7);
+            }
+        }
+        out.emplace_back(node.name, std::move(id));
+    }
+    return out;
+}
+
 std::uint64_t RedisClient::slot_map_loads() const {
     return impl_->slot_map_loads;
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "redis/redis_connection.hpp"
@@ -65,6 +66,11 @@ class RedisClient {
     bool run(std::span<const Command> commands, std::vector<Reply>& out);
     // One command; same rules.
     bool run_one(const Command& command, Reply& out);
+
+    // The run_id (INFO server) of every node that serves slots (the one node of redis://), by
+    // "host:port"; "" for a node that did not answer. A run_id changes when a node restarts,
+    // which without persistence means it lost its data: the caller registers its state again.
+    std::vector<std::pair<std::string, std::string>> node_run_ids();
 
     // For a cluster: how many times the slot map was (re)loaded, and MOVED/ASK followed
     // (metrics and tests).

@@ -78,9 +78,9 @@ std::unique_ptr<RedisLink> RedisLink::start(LinkOptions options, std::string& wh
         return nullptr;
     }
     if (r == ConnectResult::Unreachable) {
-        link->log(1, "redis unreachable at start (" + detail +
-                         "): serving this instance's "
-                         "users alone, retrying every second");
+        link->warned_unreachable_ = true;
+        link->log(1, "unreachable at start (" + detail +
+                         "): serving this instance's users alone, retrying every second");
     }
     link->writer_ = std::thread([l = link.get()] { l->writer_main(); });
     link->reader_ = std::thread([l = link.get()] { l->reader_main(); });
@@ -221,7 +221,6 @@ void RedisLink::set_up(bool up, bool data_lost) {
 
 void RedisLink::writer_main() {
     std::string why;
-    bool warned = false;
     for (;;) {
         std::vector<Job> batch;
         bool stopping = false;
@@ -239,11 +238,11 @@ void RedisLink::writer_main() {
         if (!writer_client_->connected()) {
             const ConnectResult r = writer_client_->connect(why);
             if (r != ConnectResult::Ok) {
-                if (!warned) log(1, "cannot reach Redis: " + why);
-                warned = true;
+                if (!warned_unreachable_) log(1, "cannot reach Redis: " + why);
+                warned_unreachable_ = true;
                 set_up(false, false);
             } else {
-                warned = false;
+                warned_unreachable_ = false;
             }
         }
         if (!writer_client_->connected()) {
@@ -404,13 +403,23 @@ void RedisLink::beat() {
         return;
     }
     const bool added = r.elements[0].integer == 1;
-    const bool lost = added && registered_;
+    // A node that restarted (new run_id) lost what it held, heartbeat or not: in a cluster,
+    // users whose hashes sit on that node only.
+    bool restarted = false;
+    for (auto& [node, id] : writer_client_->node_run_ids()) {
+        if (id.empty()) continue;
+        auto& known = run_ids_[node];
+        if (!known.empty() && known != id) restarted = true;
+        known = id;
+    }
+    const bool lost = (added && registered_) || restarted;
     registered_ = true;
     set_up(true, lost);
-    if (lost)
+    if (lost) {
         log(1,
-            "Redis lost this instance's state (restarted, or this instance was reaped "
+            "Redis lost this instance's state (a node restarted, or this instance was reaped "
             "while paused): registering every connection again");
+    }
     // Right after the link came back, others' heartbeats may be stale through no fault of
     // theirs (Redis was away for everyone): wait before judging anyone dead.
     if (steady_ms() - up_since_ < 2 * dead_after) return;

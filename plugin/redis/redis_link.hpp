@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -129,6 +130,8 @@ class RedisLink {
     bool writer_up_ = false;
     bool registered_ = false;
     bool cleaned_ = false;  // a previous run under this instance id left nothing behind
+    std::map<std::string, std::string> run_ids_;  // node -> run_id last seen
+    bool warned_unreachable_ = false;
     core::Millis up_since_ = 0;
     core::Millis next_beat_ = 0;
     // Reader-thread state.

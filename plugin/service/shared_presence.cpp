@@ -10,6 +10,7 @@ namespace {
 // After Redis lost its data, instances take up to a heartbeat to notice and register again;
 // reading the loaded users before that would see them gone.
 constexpr core::Millis kResyncDelayMs = 3'000;
+constexpr core::Millis kRetryMs = 1'000;
 }  // namespace
 
 SharedPresence::SharedPresence(core::PresenceCore& core, std::unique_ptr<redis::RedisLink> link,
@@ -70,9 +71,16 @@ void SharedPresence::on_wake() {
 }
 
 void SharedPresence::tick() {
-    if (resync_at_ != 0 && now_() >= resync_at_) {
+    const core::Millis now = now_();
+    if (resync_at_ != 0 && now >= resync_at_) {
         resync_at_ = 0;
         resync();
+    }
+    // A change Redis answered with an error (CLUSTERDOWN while a master is away, ...) is
+    // written again every second until it is taken.
+    if (!failed_.empty() && now >= next_retry_ && up()) {
+        next_retry_ = now + kRetryMs;
+        republish_failed();
     }
 }
 

@@ -89,6 +89,7 @@ class SharedPresence {
     std::unordered_map<std::uint64_t, Fetched> fetches_;
     std::vector<redis::LinkEvent> events_;
     core::Millis resync_at_ = 0;  // 0: none planned
+    core::Millis next_retry_ = 0;
     bool fetch_failed_ = false;
     std::uint64_t applied_ = 0;
     std::uint64_t resyncs_ = 0;
