@@ -156,10 +156,11 @@ TEST(PluginEntry, CreateNamesMalformedValue) {
     CHECK_TEXT(err.find("presence.offline_grace_s") != std::string::npos, err.c_str());
 }
 
-TEST(PluginEntry, CreateRefusesRedisForNow) {
-    const std::string err = create_error({{"presence.redis_url", "redis://127.0.0.1:6379"}});
-    STRCMP_EQUAL("presence.redis_url: multi-instance mode (Redis) is not available in this build",
-                 err.c_str());
+TEST(PluginEntry, CreateNamesMalformedRedisUrl) {
+    for (const char* url : {"http://x:1", "redis://h:0", "redis+cluster://h:1/2", "redis://h:1/x"}) {
+        const std::string err = create_error({{"presence.redis_url", url}});
+        CHECK_TEXT(err.rfind("presence.redis_url: ", 0) == 0, err.c_str());
+    }
 }
 
 TEST(PluginEntry, CreateNamesBadFriendsFileLine) {
