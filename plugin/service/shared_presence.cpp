@@ -162,6 +162,9 @@ void SharedPresence::handle(redis::LinkEvent& e) {
 }
 
 void SharedPresence::apply(const std::string& user, const redis::UserHash& hash, bool force) {
+    // News of users nobody here has loaded is not kept: loading reads the hash anyway, and
+    // remembering every user of the service would grow without bound.
+    if (!core_.has_user(user)) return;
     auto& known = versions_[user];
     if (!force && hash.version <= known) return;  // older news than what the core has
     if (hash.version > known) known = hash.version;

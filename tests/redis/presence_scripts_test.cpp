@@ -1,0 +1,234 @@
+// The Redis-side steps of SPEC 9 against a real redis-server: the user script (devices of
+// several instances aggregated, the durable part, versions that keep growing across a Redis
+// restart, an idempotent disconnect), the drop of a dead instance, the heartbeat; and the
+// parser of user hashes on odd replies.
+#include "redis/presence_scripts.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "redis/user_hash.hpp"
+#include "redis_env.hpp"
+
+// Last: CppUTest redefines `new` for leak detection, which breaks standard headers after it.
+#include <CppUTest/TestHarness.h>
+
+using namespace presence;
+using namespace presence::test;
+
+namespace {
+
+struct Device {
+    std::uint64_t conn;
+    bool idle;
+};
+
+// put_user for `user` from `instance`: devices of that instance, and optionally the record.
+redis::Command put(const std::string& user, const std::string& instance,
+                   std::vector<Device> devices, const std::string& mode = "",
+                   const std::string& status = "1", const std::string& message = "",
+                   const std::string& last_seen = "", const std::string& left_at = "") {
+    redis::Argv a = {"1",
+                     redis::user_key(user),
+                     instance,
+                     left_at,
+                     "0",
+                     mode,
+                     status,
+                     message,
+                     "",
+                     last_seen,
+                     "",
+                     "",
+                     std::to_string(devices.size())};
+    for (const auto& d : devices) {
+        a.push_back(std::to_string(d.conn));
+        a.push_back(d.idle ? "1" : "0");
+    }
+    return {redis::user_key(user), a, &redis::put_user_script()};
+}
+
+redis::Command drop(const std::string& user, const std::string& instance, const std::string& at) {
+    return {redis::user_key(user),
+            {"1", redis::user_key(user), instance, at},
+            &redis::drop_instance_script()};
+}
+
+}  // namespace
+
+TEST_GROUP(PresenceScripts) {
+    RedisServer server;
+    std::unique_ptr<redis::RedisClient> client;
+    void setup() override {
+        std::string err;
+        CHECK_TEXT(server.start(&err), err.c_str());
+        connect();
+    }
+    void connect() {
+        client =
+            std::make_unique<redis::RedisClient>(must_parse(server.url()), redis::ClientOptions{});
+        std::string why;
+        CHECK_TEXT(client->connect(why) == redis::ConnectResult::Ok, why.c_str());
+    }
+    redis::UserHash run(const redis::Command& c) {
+        redis::Reply r;
+        CHECK(client->run_one(c, r));
+        CHECK_TEXT(r.is_array(), r.str.c_str());
+        return redis::parse_user_hash(r);
+    }
+};
+
+TEST(PresenceScripts, DevicesOfSeveralInstancesAggregate) {
+    run(put("bob", "A", {{1, false}, {2, true}}));
+    redis::UserHash h = run(put("bob", "B", {{7, true}}));
+    LONGS_EQUAL(3, h.devices.size());
+    // Seen from A: B's one idle device. From B: A's two, one active. From C: all three.
+    core::RemotePresence from_a = h.remote_for("A");
+    LONGS_EQUAL(1, from_a.devices);
+    LONGS_EQUAL(0, from_a.active_devices);
+    core::RemotePresence from_b = h.remote_for("B");
+    LONGS_EQUAL(2, from_b.devices);
+    LONGS_EQUAL(1, from_b.active_devices);
+    LONGS_EQUAL(3, h.remote_for("C").devices);
+    CHECK_FALSE(h.gone_since.has_value());
+    // A replaces its own devices, B's stay.
+    h = run(put("bob", "A", {{3, false}}));
+    LONGS_EQUAL(2, h.devices.size());
+    LONGS_EQUAL(1, h.remote_for("B").active_devices);
+}
+
+TEST(PresenceScripts, LastDeviceLeavingRecordsWhenAndDisconnectIsIdempotent) {
+    run(put("bob", "A", {{1, true}}));
+    redis::UserHash h = run(put("bob", "A", {}, "", "1", "", "", "123456"));
+    LONGS_EQUAL(0, h.devices.size());
+    CHECK(h.gone_since.has_value());
+    LONGS_EQUAL(123456, *h.gone_since);
+    CHECK(h.remote_for("B").gone_since.has_value());
+    // The same disconnect again (a retry): the moment stays the first one.
+    const std::uint64_t v = h.version;
+    h = run(put("bob", "A", {}, "", "1", "", "", "999999"));
+    LONGS_EQUAL(123456, *h.gone_since);
+    CHECK(h.version > v);
+    // The hash of a user with no device expires; with a device it does not.
+    CHECK(std::stoll(server.cli({"TTL", redis::user_key("bob")})) > 0);
+    run(put("bob", "A", {{5, false}}));
+    STRCMP_EQUAL("-1", server.cli({"TTL", redis::user_key("bob")}).c_str());
+    CHECK_FALSE(run(put("bob", "A", {{5, false}})).gone_since.has_value());
+}
+
+TEST(PresenceScripts, RecordIsSetOrOnlyInitialised) {
+    redis::UserHash h = run(put("bob", "A", {{1, false}}, "i", "3", "first", "1000"));
+    CHECK(h.has_record);
+    CHECK(core::Status::Dnd == h.record.chosen);
+    STRCMP_EQUAL("first", h.record.message->c_str());
+    // "i" (a connect) never overwrites what another instance wrote.
+    h = run(put("bob", "B", {{2, false}}, "i", "2", "other"));
+    CHECK(core::Status::Dnd == h.record.chosen);
+    STRCMP_EQUAL("first", h.record.message->c_str());
+    // "1" (a change) does; last seen only moves forward.
+    h = run(put("bob", "B", {{2, false}}, "1", "2", "lunch", "500"));
+    CHECK(core::Status::Away == h.record.chosen);
+    STRCMP_EQUAL("lunch", h.record.message->c_str());
+    LONGS_EQUAL(1000, *h.record.last_seen);
+    h = run(put("bob", "B", {{2, false}}, "1", "2", "", "2000"));
+    LONGS_EQUAL(2000, *h.record.last_seen);
+}
+
+TEST(PresenceScripts, VersionsKeepGrowingAcrossARedisRestart) {
+    std::uint64_t last = 0;
+    for (int i = 0; i < 5; ++i) {
+        const auto v = run(put("bob", "A", {{1, false}})).version;
+        CHECK(v > last);
+        last = v;
+    }
+    std::string err;
+    CHECK_TEXT(server.restart(&err), err.c_str());
+    connect();
+    STRCMP_EQUAL("0", server.cli({"EXISTS", redis::user_key("bob")}).c_str());  // empty
+    const auto after = run(put("bob", "A", {{1, false}})).version;
+    CHECK_TEXT(after > last, (std::to_string(after) + " <= " + std::to_string(last)).c_str());
+}
+
+TEST(PresenceScripts, DropInstanceIsIdempotent) {
+    run(put("bob", "A", {{1, false}}));
+    run(put("bob", "B", {{2, true}}));
+    redis::UserHash h = run(drop("bob", "A", "777"));
+    LONGS_EQUAL(1, h.devices.size());
+    CHECK_FALSE(h.gone_since.has_value());  // B's device remains
+    redis::Reply again;
+    CHECK(client->run_one(drop("bob", "A", "888"), again));
+    CHECK(again.is_array());
+    LONGS_EQUAL(0, again.elements.size());  // nothing of A left: nothing to announce
+    h = run(drop("bob", "B", "999"));
+    LONGS_EQUAL(0, h.devices.size());
+    LONGS_EQUAL(999, *h.gone_since);
+    CHECK(h.gone_idle);  // B's last device was idle
+}
+
+TEST(PresenceScripts, HeartbeatSaysNewAndNamesTheSilent) {
+    const auto beat = [&](const std::string& inst, const std::string& dead_after) {
+        redis::Reply r;
+        CHECK(client->run_one({"{presence}:instances",
+                               {"1", "{presence}:instances", inst, dead_after},
+                               &redis::heartbeat_script()},
+                              r));
+        CHECK_TEXT(r.is_array() && r.elements.size() >= 2, r.str.c_str());
+        return r;
+    };
+    LONGS_EQUAL(1, beat("A", "1000").elements[0].integer);  // new
+    LONGS_EQUAL(0, beat("A", "1000").elements[0].integer);  // known
+    beat("B", "1000");
+    std::this_thread::sleep_for(std::chrono::milliseconds{300});
+    redis::Reply r = beat("A", "200");  // B silent for 300 ms > 200
+    LONGS_EQUAL(4, r.elements.size());
+    STRCMP_EQUAL("B", r.elements[2].str.c_str());
+    LONGS_EQUAL(2, beat("A", "5000").elements.size());  // nobody silent that long
+}
+
+TEST(PresenceScripts, ScriptsRunAgainAfterTheScriptCacheIsFlushed) {
+    run(put("bob", "A", {{1, false}}));
+    server.cli({"SCRIPT", "FLUSH"});
+    LONGS_EQUAL(1, run(put("bob", "A", {{1, false}})).devices.size());
+}
+
+TEST_GROUP(UserHashParser){};
+
+TEST(UserHashParser, OddRepliesNeverThrowAndKeepWhatIsGood) {
+    using R = redis::Reply;
+    auto str = [](std::string s) {
+        R r;
+        r.type = R::Type::String;
+        r.str = std::move(s);
+        return r;
+    };
+    R arr;
+    arr.type = R::Type::Array;
+    for (const char* s : {"v", "12", "d|A|x", "1", "d|noconn", "0", "d|A|5", "1", "s", "9", "t",
+                          "soon", "l", "77", "w", "ok bad!id  also_ok", "odd"}) {
+        arr.elements.push_back(str(s));
+    }
+    R integer;
+    integer.type = R::Type::Integer;
+    arr.elements.insert(arr.elements.begin() + 2, integer);  // a stray non-string
+    redis::UserHash h = redis::parse_user_hash(arr);
+    // The stray integer shifts the pairs: whatever is misread is skipped, nothing crashes.
+    CHECK(h.devices.size() <= 1);
+    redis::UserHash none = redis::parse_user_hash(str("not an array"));
+    LONGS_EQUAL(0, none.version);
+    CHECK_FALSE(none.has_record);
+
+    R good;
+    good.type = R::Type::Array;
+    for (const char* s :
+         {"v", "12", "d|A|5", "1", "s", "9", "t", "soon", "l", "77", "w", "ok bad!id  also_ok"}) {
+        good.elements.push_back(str(s));
+    }
+    h = redis::parse_user_hash(good);
+    LONGS_EQUAL(12, h.version);
+    LONGS_EQUAL(1, h.devices.size());
+    CHECK(h.devices[0].idle);
+    CHECK_FALSE(h.has_record);  // status 9 is no status
+    CHECK_FALSE(h.record.until.has_value());
+    LONGS_EQUAL(77, *h.record.last_seen);
+    LONGS_EQUAL(2, h.record.visibility.size());  // the invalid id is dropped
+}
