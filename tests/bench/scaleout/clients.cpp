@@ -58,6 +58,7 @@ std::size_t Clients::connect(const std::vector<std::size_t>& slots, std::size_t 
                 continue;
             }
             u.connecting = true;
+            u.idle = false;
             ++pending_;
         }
         poll(1);
@@ -92,6 +93,13 @@ void Clients::drop(std::size_t slot) {
     u.connecting = false;
     u.snapshot = false;
     pool_.drop(slot);
+}
+
+void Clients::heartbeat_now(std::size_t slot, bool idle) {
+    users_[slot].idle = idle;
+    pool_.send_text(slot, idle ? R"({"type":"presence_heartbeat","idle":true})"
+                               : R"({"type":"presence_heartbeat","idle":false})");
+    ++heartbeats_;
 }
 
 void Clients::on_open(std::size_t slot) {
@@ -138,7 +146,9 @@ void Clients::send_due_heartbeats(std::uint64_t now) {
         beats_.pop_front();
         if (b.gen != users_[b.slot].gen || pool_.state(b.slot) != WsClientPool::State::Open)
             continue;
-        pool_.send_text(b.slot, R"({"type":"presence_heartbeat","idle":false})");
+        pool_.send_text(b.slot, users_[b.slot].idle
+                                    ? R"({"type":"presence_heartbeat","idle":true})"
+                                    : R"({"type":"presence_heartbeat","idle":false})");
         ++heartbeats_;
         b.due += beat_ns_;
         beats_.push_back(b);

@@ -40,6 +40,8 @@ class Clients {
     void run_for(double seconds);
 
     void send(std::size_t slot, std::string_view text) { pool_.send_text(slot, text); }
+    // Sends a heartbeat now with `idle`; the periodic ones say the same from then on.
+    void heartbeat_now(std::size_t slot, bool idle);
     void drop(std::size_t slot);  // abrupt close (no close frame), no close reported
     bool live(std::size_t slot) const;
     std::size_t open_count() const { return pool_.open_count(); }
@@ -58,6 +60,7 @@ class Clients {
         std::size_t host = 0;
         bool snapshot = false;
         bool connecting = false;
+        bool idle = false;  // what this slot's heartbeats say
         std::uint32_t gen = 0;
     };
     struct Beat {
