@@ -26,16 +26,11 @@ std::string millis_text(std::optional<core::Millis> v) {
     return v ? std::to_string(*v) : std::string();
 }
 
-// Stream ids are "<ms>-<seq>".
+// Stream ids are "<ms>-<seq>"; anything else counts as 0-0.
 std::pair<std::uint64_t, std::uint64_t> id_parts(const std::string& id) {
-    std::uint64_t ms = 0, seq = 0;
-    const auto dash = id.find('-');
-    try {
-        ms = std::stoull(id.substr(0, dash));
-        if (dash != std::string::npos) seq = std::stoull(id.substr(dash + 1));
-    } catch (...) {
-    }
-    return {ms, seq};
+    std::pair<std::uint64_t, std::uint64_t> out{0, 0};
+    if (!parse_stream_id(id, out)) out = {0, 0};
+    return out;
 }
 
 bool is_io_error(const Reply& r) {
@@ -567,35 +562,10 @@ void RedisLink::read_feed() {
         reader_client_->close();
         return;
     }
-    if (!r.is_array() || r.elements.empty() || !r.elements[0].is_array() ||
-        r.elements[0].elements.size() < 2) {
-        return;  // BLOCK timed out: nothing new
-    }
-    const Reply& entries = r.elements[0].elements[1];
+    if (r.is_nil()) return;  // BLOCK timed out: nothing new
     std::vector<LinkEvent> out;
-    for (const auto& entry : entries.elements) {
-        if (!entry.is_array() || entry.elements.size() < 2) continue;
-        last_id_ = entry.elements[0].str;
-        const Reply& f = entry.elements[1];
-        if (!f.is_array() || f.elements.size() < 6) continue;
-        const auto& e = f.elements;
-        if (e[0].str != "o" || e[2].str != "k" || e[1].str == options_.instance) continue;
-        LinkEvent ev;
-        if (e[3].str == "u" && e[4].str == "u") {
-            ev.kind = LinkEvent::Kind::User;
-            ev.user = e[5].str;
-            ev.hash = parse_user_hash(f, 6);
-        } else if (e[3].str == "f" && e.size() >= 10) {
-            ev.kind = LinkEvent::Kind::Friendship;
-            ev.add = e[5].str == "a";
-            ev.a = e[7].str;
-            ev.b = e[9].str;
-        } else {
-            continue;
-        }
-        received_.fetch_add(1);
-        out.push_back(std::move(ev));
-    }
+    parse_feed_reply(r, options_.instance, last_id_, out);
+    received_.fetch_add(out.size());
     if (!last_id_.empty()) {
         const auto ms = static_cast<core::Millis>(id_parts(last_id_).first);
         feed_lag_ms_ = std::max<core::Millis>(0, wall_ms() - ms);

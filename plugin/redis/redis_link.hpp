@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/types.hpp"
+#include "redis/link_event.hpp"
 #include "redis/redis_client.hpp"
 #include "redis/user_hash.hpp"
 
@@ -33,35 +34,6 @@ struct LinkOptions {
     core::Millis instance_ttl_ms = 15'000;  // dead after ttl/3 of silence
     core::Millis heartbeat_ms = 1'000;
     std::function<void()> wake;  // the host's wake: any thread
-};
-
-struct LinkEvent {
-    enum class Kind {
-        Put,         // a local change was written (ok) or could not be (Redis down)
-        User,        // another instance changed a user (from the feed, or reaped here)
-        Friendship,  // another instance's host changed a friendship
-        Fetched,     // answer to fetch()
-        Up,          // Redis reachable again (or for the first time)
-        Down,        // Redis unreachable
-        Log,
-    };
-    Kind kind = Kind::Log;
-    bool ok = true;
-    std::string user;
-    UserHash hash;
-    // Friendship
-    bool add = false;
-    std::string a, b;
-    // Fetched
-    std::uint64_t token = 0;
-    std::vector<std::pair<std::string, UserHash>> fetched;
-    // Up: Redis lost what this instance had written (restart, or reaped while paused):
-    // re-register everything. resync: the feed skipped entries: re-read loaded users.
-    bool data_lost = false;
-    bool resync = false;
-    // Log
-    int level = 0;  // 0 info, 1 warn, 2 error
-    std::string text;
 };
 
 struct LinkStats {
