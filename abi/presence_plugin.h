@@ -87,7 +87,7 @@ typedef struct presence_change {
     uint32_t user_id_len;
     int32_t status;        /* PRESENCE_STATUS_*: what friends (not on the list) now see */
     int32_t chosen_status; /* PRESENCE_STATUS_*: what the user chose (may be INVISIBLE) */
-    int32_t connections;   /* live connections of the user on this instance */
+    int32_t connections;   /* live connections of the user, on every instance (SPEC 9) */
     const char* message;   /* NULL when none; NUL-terminated */
     int64_t last_seen_ms;  /* -1 when never seen */
     int64_t at_ms;         /* when the change happened (host clock) */
@@ -178,7 +178,11 @@ typedef struct presence_plugin_api {
 
     /* Make an instance. `host` and `settings` are borrowed for the call (copied). Every
      * "presence.*" key is validated; an unknown key or a malformed value makes create return
-     * NULL with a reason naming the key in `err`. Starts the plugin's worker threads. */
+     * NULL with a reason naming the key in `err`. Starts the plugin's worker threads.
+     * With presence.redis_url set it tries Redis once (bounded by a 1 s connect timeout):
+     * a wrong password or a peer that is not Redis fails create; an unreachable Redis starts
+     * degraded and is retried in the background. With several instances, on_presence_change
+     * fires on the instance where the change happened only (once per change). */
     presence_plugin* (*create)(const presence_host_api* host, const presence_setting* settings,
                                size_t n_settings, char* err, size_t err_cap);
 
