@@ -137,7 +137,21 @@ double ms(std::uint64_t ns) {
 struct Class {
     pb::LatencyHistogram latency;
     std::uint64_t deliveries = 0;
+    // By the second of the window the change was sent in: does a tail grow (a backlog) or
+    // stay flat?
+    std::vector<pb::LatencyHistogram> by_second;
 };
+
+std::string p99_by_second(const Class& c, const char* sep = " ") {
+    std::string out;
+    char buf[32];
+    for (const auto& h : c.by_second) {
+        std::snprintf(buf, sizeof buf, "%s%.1f", out.empty() ? "" : sep,
+                      static_cast<double>(h.quantile(0.99)) / 1e6);
+        out += buf;
+    }
+    return out;
+}
 
 std::string hist_text(const pb::LatencyHistogram& h) {
     char buf[160];
@@ -258,6 +272,9 @@ int main(int argc, char** argv) {
                            : cross;
             ++c.deliveries;
             c.latency.record(static_cast<std::int64_t>(now - *stamp));
+            const std::size_t second = (*stamp - window_start) / 1'000'000'000u;
+            if (c.by_second.size() <= second) c.by_second.resize(second + 1);
+            c.by_second[second].record(static_cast<std::int64_t>(now - *stamp));
             last_delivery_ns = now;
         });
     std::vector<std::size_t> everyone(o.users);
@@ -389,6 +406,8 @@ int main(int argc, char** argv) {
     std::printf("  latency all            %s\n", hist_text(all).c_str());
     std::printf("  latency same-instance  %s\n", hist_text(same.latency).c_str());
     std::printf("  latency cross-instance %s\n", hist_text(cross.latency).c_str());
+    std::printf("  p99 by second sent     same [%s] cross [%s] ms\n", p99_by_second(same).c_str(),
+                p99_by_second(cross).c_str());
     std::printf("  server CPU             hosts");
     for (std::uint32_t k = 0; k < o.instances; ++k) std::printf(" %.1f %%", host_pct[k]);
     std::printf(", redis %.1f %%, tool %.1f %% (over %.2f s incl. drain)\n",
@@ -440,7 +459,9 @@ int main(int argc, char** argv) {
         json += v;
     }
     json += "],\"latency\":" + hist_json(all) + ",\"same\":" + hist_json(same.latency) +
-            ",\"cross\":" + hist_json(cross.latency) + ",\"command\":\"" + command + "\"}";
+            ",\"cross\":" + hist_json(cross.latency) + ",\"same_p99_by_second\":[" +
+            p99_by_second(same, ",") + "],\"cross_p99_by_second\":[" + p99_by_second(cross, ",") +
+            "],\"command\":\"" + command + "\"}";
     if (!o.json_path.empty())
         std::ofstream(o.json_path, std::ios::app) << json << "\n";
     else
