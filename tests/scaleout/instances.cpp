@@ -6,7 +6,25 @@ namespace presence::scaleout {
 
 namespace {
 bool g_cluster = false;
+
+// One cluster for the whole run (starting one takes seconds); every test starts it empty.
+RedisCluster* shared_cluster(std::string& err) {
+    static std::unique_ptr<RedisCluster> cluster;
+    if (!cluster) {
+        auto c = std::make_unique<RedisCluster>();
+        if (!c->start(&err, 3)) return nullptr;
+        cluster = std::move(c);
+    }
+    for (int i = 0; i < cluster->size(); ++i) {
+        const std::string r = cluster->node(i).cli({"FLUSHALL"});
+        if (r != "OK") {
+            err = "FLUSHALL on node " + std::to_string(i) + ": " + r;
+            return nullptr;
+        }
+    }
+    return cluster.get();
 }
+}  // namespace
 
 void use_cluster(bool on) {
     g_cluster = on;
@@ -19,8 +37,8 @@ void Instances::start(int n, HostOptions base) {
     base_ = std::move(base);
     std::string err;
     if (g_cluster) {
-        cluster_ = std::make_unique<RedisCluster>();
-        CHECK_TEXT(cluster_->start(&err, 3), ("redis cluster: " + err).c_str());
+        cluster_ = shared_cluster(err);
+        CHECK_TEXT(cluster_ != nullptr, ("redis cluster: " + err).c_str());
         url_ = cluster_->url();
     } else {
         redis_ = std::make_unique<RedisServer>();

@@ -32,7 +32,7 @@ class Instances {
     // cluster node that owns the {presence} slot).
     RedisServer& feed_redis();
     RedisServer* single() { return redis_.get(); }
-    RedisCluster* cluster() { return cluster_.get(); }
+    RedisCluster* cluster() { return cluster_; }
     // Runs a command against the Redis of `key` (cli of the owning node).
     std::string cli(const std::string& key, const std::vector<std::string>& argv);
     // Stops every host and checks each stops cleanly (exit 0).
@@ -42,7 +42,7 @@ class Instances {
   private:
     HostOptions base_;
     std::unique_ptr<RedisServer> redis_;
-    std::unique_ptr<RedisCluster> cluster_;
+    RedisCluster* cluster_ = nullptr;  // shared by the run's tests
     std::vector<std::unique_ptr<HostProcess>> hosts_;
     std::string url_;
 };

@@ -288,7 +288,7 @@ Json WsClient::read_until_type(std::string_view type, milliseconds timeout) {
 
 bool WsClient::expect_silence(milliseconds quiet, std::string* got) {
     auto text = read_text(quiet);
-    if (text && got) *got = *text;
+    if (text && got) *got = text->empty() ? std::string("<an empty message>") : *text;
     return !text.has_value();
 }
 
