@@ -52,9 +52,8 @@ void PresenceCore::apply_remote(std::string_view user, const RemotePresence& rem
     const bool was_present = m.is_present(u);
     m.begin_change(idx);
     if (record) {
-        if (u.chosen != Status::Invisible && record->chosen == Status::Invisible && was_present) {
-            u.last_seen = now;  // as apply_update: ordinary friends stop seeing them now
-        }
+        // The moment ordinary friends stopped seeing an invisible user is the one the instance
+        // where it happened stamped (in the record): every instance shows that same moment.
         u.chosen = record->chosen == Status::Offline ? Status::Online : record->chosen;
         u.message = record->message;
         if (u.message && u.message->empty()) u.message.reset();

@@ -61,10 +61,13 @@ Json next_presence_about(WsClient& ws, const std::string& subject, milliseconds 
 
 void expect_no_frame(WsClient& ws, milliseconds quiet) {
     std::string got;
-    CHECK_TEXT(ws.expect_silence(quiet, &got), ("expected silence, got " + got).c_str());
+    // Evaluated first: CHECK_TEXT's arguments (condition and message) have no set order.
+    const bool silent = ws.expect_silence(quiet, &got);
+    CHECK_TEXT(silent, ("expected silence, got " + got).c_str());
     CHECK_TEXT(!ws.closed(), "connection closed while expecting silence");
-    CHECK_TEXT(ws.heartbeat_roundtrip(false, milliseconds{3000}, &got),
-               ("expected only a heartbeat ack, got " + got).c_str());
+    got.clear();
+    const bool acked = ws.heartbeat_roundtrip(false, milliseconds{3000}, &got);
+    CHECK_TEXT(acked, ("expected only a heartbeat ack, got " + got).c_str());
 }
 
 HttpResponse admin_friendship(HostProcess& host, const std::string& op, const std::string& a,

@@ -234,3 +234,21 @@ TEST(RemotePresence, SingleInstanceCoreIgnoresSharing) {
     h.core->apply_remote("a", devices(1, 1), nullptr, h.now);
     CHECK_STATUS(Status::Offline, h.view("b", "a").status);
 }
+
+TEST(RemotePresence, InvisibleStampIsTheOriginsNotThisInstancesClock) {
+    const ConnId a = h.connect("a");
+    h.core->apply_remote("b", devices(1, 1), nullptr, h.now);
+    h.sink.clear();
+    UserRecord r;
+    r.user_id = "b";
+    r.chosen = Status::Invisible;
+    r.last_seen = h.now - 7;  // stamped where bob went invisible, a moment ago
+    h.core->apply_remote("b", devices(1, 1), &r, h.now);
+    auto to_a = h.sink.presence_to(a, "b");
+    LONGS_EQUAL(1, to_a.size());
+    CHECK_MILLIS(h.now - 7, to_a[0].last_seen);
+    // The same record again later (another instance's write of bob's record): no new frame.
+    h.advance(500);
+    h.core->apply_remote("b", devices(1, 1), &r, h.now);
+    LONGS_EQUAL(1, h.sink.presence_to(a, "b").size());
+}
