@@ -70,6 +70,10 @@ void expect_no_frame(WsClient& ws, milliseconds quiet) {
     CHECK_TEXT(acked, ("expected only a heartbeat ack, got " + got).c_str());
 }
 
+bool send_update(WsClient& ws, const std::string& fields) {
+    return ws.send_text(R"({"type":"presence_update",)" + fields + "}");
+}
+
 HttpResponse admin_friendship(HostProcess& host, const std::string& op, const std::string& a,
                               const std::string& b) {
     const std::string body = R"({"op":)" + json_quote(op) + R"(,"a":)" + json_quote(a) +

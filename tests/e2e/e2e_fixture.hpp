@@ -51,6 +51,9 @@ Json next_presence_about(WsClient& ws, const std::string& subject,
 // next), so the silence means "no event" and not "dead connection".
 void expect_no_frame(WsClient& ws, milliseconds quiet = milliseconds{600});
 
+// Sends a presence_update frame built from raw JSON fields, e.g. R"("status":"away")".
+bool send_update(WsClient& ws, const std::string& fields);
+
 // POST /admin/friendships {"op":op,"a":a,"b":b} with the admin token.
 HttpResponse admin_friendship(HostProcess& host, const std::string& op, const std::string& a,
                               const std::string& b);

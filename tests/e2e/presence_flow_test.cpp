@@ -6,11 +6,6 @@ using namespace presence::e2e;
 
 namespace {
 
-// Sends a presence_update frame built from raw JSON fields, e.g. R"("status":"away")".
-bool send_update(WsClient& ws, const std::string& fields) {
-    return ws.send_text(R"({"type":"presence_update",)" + fields + "}");
-}
-
 // Heartbeat with an idle flag, reading until its ack.
 std::vector<Json> heartbeat_sync(WsClient& ws, bool idle) {
     std::vector<Json> before;

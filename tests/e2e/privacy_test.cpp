@@ -6,10 +6,6 @@ using namespace presence::e2e;
 
 namespace {
 
-bool send_update(WsClient& ws, const std::string& fields) {
-    return ws.send_text(R"({"type":"presence_update",)" + fields + "}");
-}
-
 Json query_one(WsClient& ws, const std::string& who) {
     CHECK(ws.send_text(R"({"type":"presence_query","user_ids":[)" + json_quote(who) + "]}"));
     Json res = ws.read_until_type("presence_result");

@@ -10,10 +10,6 @@ using namespace presence::scaleout;
 
 namespace {
 
-bool send_update(WsClient& ws, const std::string& fields) {
-    return ws.send_text(R"({"type":"presence_update",)" + fields + "}");
-}
-
 // Reads presence events about `subject` until one carries `message`; fails after `timeout`.
 Json wait_message(WsClient& ws, const std::string& subject, const std::string& message,
                   milliseconds timeout = milliseconds{6000}) {
@@ -51,9 +47,7 @@ TEST(ClusterFaults, SlotsMovingUnderTrafficLoseNoChange) {
     if (!cluster_mode()) return;
     in.start(2, two_friends());
     WsClient alice, bob;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
+    connect_alice_then_bob(in, alice, bob);
     RedisCluster& c = *in.cluster();
     // Move bob's slot and the feed's slot to other nodes while bob keeps changing.
     for (const std::string key : {"presence:{bob}", "{presence}:feed"}) {

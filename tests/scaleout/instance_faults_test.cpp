@@ -44,10 +44,6 @@ bool eventually(Pred pred, milliseconds timeout) {
     return pred();
 }
 
-bool send_update(WsClient& ws, const std::string& fields) {
-    return ws.send_text(R"({"type":"presence_update",)" + fields + "}");
-}
-
 }  // namespace
 
 TEST_GROUP(InstanceFaults) {
@@ -60,12 +56,7 @@ TEST_GROUP(InstanceFaults) {
 TEST(InstanceFaults, KilledInstanceUsersGoOfflineWithinTheTtlReapedOnce) {
     in.start(3, fault_timings("6"));
     WsClient alice, carol, bob;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(2), carol, "carol");
-    next_presence_about(alice, "carol");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
-    next_presence_about(carol, "bob");
+    connect_alice_carol_then_bob(in, alice, carol, bob);
 
     const auto killed = Clock::now();
     in.host(1).kill_hard();
@@ -95,9 +86,7 @@ TEST(InstanceFaults, KilledInstanceUsersGoOfflineWithinTheTtlReapedOnce) {
 TEST(InstanceFaults, PausedInstanceIsReapedThenRegistersAgain) {
     in.start(2, fault_timings("6"));
     WsClient alice, bob;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
+    connect_alice_then_bob(in, alice, bob);
     ::kill(in.host(1).pid(), SIGSTOP);
     wait_presence(alice, "bob", "offline", milliseconds{8000});
     ::kill(in.host(1).pid(), SIGCONT);
@@ -111,9 +100,7 @@ TEST(InstanceFaults, PausedInstanceIsReapedThenRegistersAgain) {
 TEST(InstanceFaults, RedisPausedThreeSecondsReapsNobody) {
     in.start(2, fault_timings("15"));
     WsClient alice, bob;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
+    connect_alice_then_bob(in, alice, bob);
     in.feed_redis().pause();
     std::this_thread::sleep_for(milliseconds{3000});
     in.feed_redis().resume();
@@ -132,9 +119,7 @@ TEST(InstanceFaults, RedisRestartedEmptyViewsConvergeWithoutReconnecting) {
     if (cluster_mode()) return;  // the cluster variant kills a master (ClusterFaults)
     in.start(2, fault_timings("6"));
     WsClient alice, bob, carol, dave;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
+    connect_alice_then_bob(in, alice, bob);
 
     in.single()->kill_hard();
     // Degraded: each instance keeps serving its own users; friends on one instance still see
@@ -169,9 +154,7 @@ TEST(InstanceFaults, RedisRestartedEmptyViewsConvergeWithoutReconnecting) {
 TEST(InstanceFaults, ConnectionsKilledByRedisResumeTheFeedWithoutResync) {
     in.start(2, fault_timings("15"));
     WsClient alice, bob;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
+    connect_alice_then_bob(in, alice, bob);
     const long long resyncs = metric(in.host(0), "presence_redis_resyncs_total");
     // Every client connection of every node (the instances' writers and feed readers).
     if (in.single()) {
@@ -193,9 +176,7 @@ TEST(InstanceFaults, ConnectionsKilledByRedisResumeTheFeedWithoutResync) {
 TEST(InstanceFaults, CleanStopLeavesNothingBehind) {
     in.start(2, fault_timings("15"));
     WsClient alice, bob;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
+    connect_alice_then_bob(in, alice, bob);
     stop_cleanly(in.slot(1));
     wait_presence(alice, "bob", "offline", milliseconds{4000});
     STRCMP_EQUAL("(nil)", in.cli("{presence}", {"ZSCORE", "{presence}:instances", "i1"}).c_str());

@@ -81,6 +81,21 @@ Instances::~Instances() {
     }
 }
 
+void connect_alice_then_bob(Instances& in, WsClient& alice, WsClient& bob) {
+    connect_user(in.host(0), alice, "alice");
+    connect_user(in.host(1), bob, "bob");
+    next_presence_about(alice, "bob");
+}
+
+void connect_alice_carol_then_bob(Instances& in, WsClient& alice, WsClient& carol, WsClient& bob) {
+    connect_user(in.host(0), alice, "alice");
+    connect_user(in.host(2), carol, "carol");
+    next_presence_about(alice, "carol");
+    connect_user(in.host(1), bob, "bob");
+    next_presence_about(alice, "bob");
+    next_presence_about(carol, "bob");
+}
+
 Json wait_presence(WsClient& ws, const std::string& subject, const std::string& status,
                    milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -47,6 +47,11 @@ class Instances {
     std::string url_;
 };
 
+// Alice on instance 0, then bob on instance 1; returns once alice has seen bob online.
+void connect_alice_then_bob(Instances& in, WsClient& alice, WsClient& bob);
+// Alice on 0 and carol on 2 (alice sees carol), then bob on 1 (both see him online).
+void connect_alice_carol_then_bob(Instances& in, WsClient& alice, WsClient& carol, WsClient& bob);
+
 // Reads frames until a presence event about `subject` with `status` arrives (skipping others
 // about the same subject); fails after `timeout`.
 Json wait_presence(WsClient& ws, const std::string& subject, const std::string& status,

@@ -12,10 +12,6 @@ HostOptions three_friends() {
     return o;
 }
 
-bool send_update(WsClient& ws, const std::string& fields) {
-    return ws.send_text(R"({"type":"presence_update",)" + fields + "}");
-}
-
 }  // namespace
 
 TEST_GROUP(MultiInstance) {
@@ -44,9 +40,7 @@ TEST(MultiInstance, ConnectOnOneInstanceIsSeenOnAnotherExactlyOnce) {
 
 TEST(MultiInstance, DisconnectIsOfflineAfterTheGraceOnly) {
     WsClient alice, bob;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
+    connect_alice_then_bob(in, alice, bob);
     bob.send_close();
     bob.wait_closed(milliseconds{2000});
     expect_no_frame(alice, milliseconds{300});  // grace is 1 s
@@ -58,9 +52,7 @@ TEST(MultiInstance, DisconnectIsOfflineAfterTheGraceOnly) {
 
 TEST(MultiInstance, ReloadOnAnotherInstanceWithinGraceIsNoEvent) {
     WsClient alice, bob, bob_again;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
+    connect_alice_then_bob(in, alice, bob);
     bob.send_close();
     bob.wait_closed(milliseconds{2000});
     connect_user(in.host(2), bob_again, "bob");  // page reload lands on another instance
@@ -69,12 +61,7 @@ TEST(MultiInstance, ReloadOnAnotherInstanceWithinGraceIsNoEvent) {
 
 TEST(MultiInstance, StatusMessageAndUntilCrossInstances) {
     WsClient alice, bob, carol;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(2), carol, "carol");
-    next_presence_about(alice, "carol");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
-    next_presence_about(carol, "bob");
+    connect_alice_carol_then_bob(in, alice, carol, bob);
 
     CHECK(send_update(bob, R"("status":"away","message":"lunch")"));
     Json self = bob.read_until_type("presence_self");
@@ -103,12 +90,7 @@ TEST(MultiInstance, StatusMessageAndUntilCrossInstances) {
 
 TEST(MultiInstance, InvisibleHidesFromFriendsButNotFromTheList) {
     WsClient alice, bob, carol;
-    connect_user(in.host(0), alice, "alice");
-    connect_user(in.host(2), carol, "carol");
-    next_presence_about(alice, "carol");
-    connect_user(in.host(1), bob, "bob");
-    next_presence_about(alice, "bob");
-    next_presence_about(carol, "bob");
+    connect_alice_carol_then_bob(in, alice, carol, bob);
 
     // Carol on bob's list, then bob goes invisible on his instance.
     HttpResponse put = rest_send(in.host(1), "bob", "PUT", "/visibility/carol", "");
