@@ -78,7 +78,7 @@ class ConfigFile {
     bool set_from_argument(std::string_view assignment, std::string& error);
     bool set(const std::string& key, const std::string& value, std::string& error);
 
-    // Pointer stays valid until the key is set again (get_setting hands it to the plugin).
+    // Pointer stays valid until the key is set again.
     const std::string* find(const std::string& key) const;
     std::string get_or(const std::string& key, const std::string& fallback) const;
     // A true|false key: `fallback` when it is not set. Anything else is an error naming the

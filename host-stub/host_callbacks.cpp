@@ -32,8 +32,10 @@ void host_respond(void* ctx, uint64_t request_id, int status, const char* conten
     server_of(ctx).respond(request_id, status, content_type, body, len);
 }
 
-const char* host_get_setting(void* ctx, const char* key) {
-    return server_of(ctx).get_setting(key);
+void host_respond_with_headers(void* ctx, uint64_t request_id, int status, const char* content_type,
+                               const presence_http_header* headers, size_t n_headers,
+                               const char* body, size_t len) {
+    server_of(ctx).respond(request_id, status, content_type, body, len, headers, n_headers);
 }
 
 void host_log(void* ctx, int level, const char* message) {
@@ -92,12 +94,6 @@ void HostServer::wake() {
     if (context_) lws_cancel_service(context_);
 }
 
-const char* HostServer::get_setting(const char* key) const {
-    if (!key) return nullptr;
-    const std::string* value = config_.find(key);
-    return value ? value->c_str() : nullptr;
-}
-
 presence_host_api make_host_api(HostServer& server) {
     presence_host_api api{};
     api.struct_size = sizeof api;
@@ -105,12 +101,12 @@ presence_host_api make_host_api(HostServer& server) {
     api.send = host_send;
     api.close = host_close;
     api.respond = host_respond;
-    api.get_setting = host_get_setting;
     api.log = host_log;
     api.now_ms = host_now_ms;
     api.wake = host_wake;
     api.on_presence_change = host_on_presence_change;
     api.send_many = host_send_many;
+    api.respond_with_headers = host_respond_with_headers;
     return api;
 }
 

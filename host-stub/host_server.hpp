@@ -28,14 +28,15 @@ struct Connection {
     lws* wsi = nullptr;
     uint64_t id = 0;
     OutboundQueue queue;
-    std::string partial;         // reassembly of a fragmented message; empty almost always
-    uint16_t close_code = 0;     // nonzero: close after the queue drains
-    bool accepted = false;       // on_connect said yes, so on_disconnect is owed
-    bool close_now = false;      // slow reader: close without draining
-    bool oversized = false;      // current message passed max_message_bytes; drop the rest
-    bool flush_pending = false;  // listed in HostServer::pending_flush_ for this loop turn
-    int64_t next_write_us = 0;   // host.write_interval_ms: not written again before this
-    std::string close_reason;    // the plugin's reason, copied (it is borrowed)
+    std::string partial;           // reassembly of a fragmented message; empty almost always
+    uint16_t close_code = 0;       // nonzero: close after the queue drains
+    bool accepted = false;         // on_connect said yes, so on_disconnect is owed
+    bool close_now = false;        // slow reader: close without draining
+    bool oversized = false;        // current message passed max_message_bytes; drop the rest
+    uint32_t oversized_bytes = 0;  // how long that message was (saturates), for the plugin
+    bool flush_pending = false;    // listed in HostServer::pending_flush_ for this loop turn
+    int64_t next_write_us = 0;     // host.write_interval_ms: not written again before this
+    std::string close_reason;      // the plugin's reason, copied (it is borrowed)
 };
 
 // One HTTP request from arrival to the last byte of its answer.
@@ -43,6 +44,7 @@ struct HttpExchange {
     lws* wsi = nullptr;
     uint64_t request_id = 0;
     std::string method, path, query, user_id, authorization;
+    std::string if_none_match;  // handed to the plugin (it answers 304 when its ETag matches)
     bool has_user = false;
     bool body_too_large = false;
     std::string body;
@@ -51,6 +53,7 @@ struct HttpExchange {
     bool headers_sent = false;
     int status = 0;
     std::string content_type;
+    std::vector<std::pair<std::string, std::string>> response_headers;  // the plugin's
     std::string response;
     size_t sent = 0;  // body bytes written so far
 };
@@ -68,6 +71,8 @@ struct HostOptions {
     std::string auth_secret;
     std::string admin_token;
     QueueBounds bounds;
+    // From the plugin (max_message_bytes) once it runs; the setting parsed here is the fallback
+    // for a plugin older than that slot.
     size_t max_message_bytes = 65536;
     bool demo = false;
     int log_level = PRESENCE_LOG_INFO;
@@ -122,8 +127,7 @@ class HostServer {
     size_t send_many(const uint64_t* ids, size_t n, const char* data, size_t len);
     void close(uint64_t conn_id, uint16_t code, const char* reason);
     void respond(uint64_t request_id, int status, const char* content_type, const char* body,
-                 size_t len);
-    const char* get_setting(const char* key) const;
+                 size_t len, const presence_http_header* headers = nullptr, size_t n_headers = 0);
     void log(int level, const char* message) const;
     void wake();
 
@@ -169,7 +173,8 @@ class HostServer {
     int dispatch_http(HttpExchange& exchange);
     int on_http_writeable(lws* wsi, SessionSlot* slot);
     void on_http_closed(SessionSlot* slot);
-    void answer(HttpExchange& exchange, int status, const char* content_type, std::string body);
+    void answer(HttpExchange& exchange, int status, const char* content_type, std::string body,
+                const presence_http_header* headers = nullptr, size_t n_headers = 0);
 
     ConfigFile config_;
     HostOptions options_;

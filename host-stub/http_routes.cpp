@@ -7,6 +7,8 @@
 // invalid or expired, reaches the plugin with user_id NULL. The plugin then answers 401 for
 // routes that need a user, and routes without auth (GET /health) still work. A demo host
 // also accepts ?user=NAME from loopback peers.
+#include <strings.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -53,6 +55,7 @@ int HostServer::on_http_request(lws* wsi, SessionSlot* slot, const char* uri) {
     exchange->path = uri ? uri : "/";
     exchange->query = query_string(wsi);
     exchange->authorization = header_value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    exchange->if_none_match = header_value(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH);
     exchange->user_id = authenticate(wsi, bearer_token(exchange->authorization), exchange->query);
     exchange->has_user = !exchange->user_id.empty();
     HttpExchange& ref = *exchange;
@@ -124,6 +127,15 @@ int HostServer::dispatch_http(HttpExchange& exchange) {
     request.user_id = exchange.has_user ? exchange.user_id.c_str() : nullptr;
     request.body = exchange.body.empty() ? nullptr : exchange.body.data();
     request.body_len = exchange.body.size();
+    // The one request header the plugin reads (see presence_http_request.headers).
+    static constexpr char kIfNoneMatch[] = "If-None-Match";
+    const presence_http_header if_none_match{kIfNoneMatch, sizeof kIfNoneMatch - 1,
+                                             exchange.if_none_match.data(),
+                                             exchange.if_none_match.size()};
+    if (!exchange.if_none_match.empty()) {
+        request.headers = &if_none_match;
+        request.n_headers = 1;
+    }
     const uint64_t id = exchange.request_id;
     if (api_->on_http(plugin_, &request) == PRESENCE_HTTP_NOT_MINE) {
         // respond() may have erased nothing here: NOT_MINE means the plugin did not answer.
@@ -136,7 +148,8 @@ int HostServer::dispatch_http(HttpExchange& exchange) {
 }
 
 void HostServer::respond(uint64_t request_id, int status, const char* content_type,
-                         const char* body, size_t len) {
+                         const char* body, size_t len, const presence_http_header* headers,
+                         size_t n_headers) {
     const auto it = exchanges_.find(request_id);
     if (it == exchanges_.end()) return;  // the client went away; the answer has nowhere to go
     if (it->second->responded) {
@@ -144,14 +157,20 @@ void HostServer::respond(uint64_t request_id, int status, const char* content_ty
         return;
     }
     answer(*it->second, status, content_type ? content_type : "application/json",
-           std::string(body ? body : "", body ? len : 0));
+           std::string(body ? body : "", body ? len : 0), headers, n_headers);
 }
 
 void HostServer::answer(HttpExchange& exchange, int status, const char* content_type,
-                        std::string body) {
+                        std::string body, const presence_http_header* headers, size_t n_headers) {
     exchange.responded = true;
     exchange.status = status;
     exchange.content_type = content_type;
+    exchange.response_headers.clear();
+    for (size_t i = 0; headers && i < n_headers; ++i) {
+        if (!headers[i].name || !headers[i].value) continue;
+        exchange.response_headers.emplace_back(std::string(headers[i].name, headers[i].name_len),
+                                               std::string(headers[i].value, headers[i].value_len));
+    }
     // LWS_PRE spare bytes before the body: lws_write needs headroom before what it sends.
     exchange.response.assign(LWS_PRE, '\0');
     exchange.response += body;
@@ -171,10 +190,27 @@ int HostServer::on_http_writeable(lws* wsi, SessionSlot* slot) {
         unsigned char* p = start;
         unsigned char* end = buffer + sizeof buffer - 1;
         if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(exchange.status),
-                                        exchange.content_type.c_str(), body_len, &p, end) ||
-            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                         reinterpret_cast<const unsigned char*>("no-store"), 8, &p,
-                                         end) ||
+                                        exchange.content_type.c_str(), body_len, &p, end)) {
+            return -1;
+        }
+        // The plugin's headers (ETag, Retry-After, Allow, ...); lws wants "Name:" with the colon.
+        bool cache_control = false;
+        for (const auto& [name, value] : exchange.response_headers) {
+            if (strcasecmp(name.c_str(), "Cache-Control") == 0) cache_control = true;
+            const std::string with_colon = name + ":";
+            if (lws_add_http_header_by_name(
+                    wsi, reinterpret_cast<const unsigned char*>(with_colon.c_str()),
+                    reinterpret_cast<const unsigned char*>(value.data()),
+                    static_cast<int>(value.size()), &p, end)) {
+                return -1;
+            }
+        }
+        // Presence answers change from one moment to the next: no cache keeps them, unless the
+        // plugin said otherwise (an ETag answer is "no-cache": kept, but asked again each time).
+        if ((!cache_control &&
+             lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                          reinterpret_cast<const unsigned char*>("no-store"), 8, &p,
+                                          end)) ||
             lws_finalize_write_http_header(wsi, start, &p, end)) {
             return -1;
         }

@@ -190,7 +190,8 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
         error = "host.max_queue_frames must be a positive number";
         return false;
     }
-    // The plugin validates presence.max_message_bytes itself; a bad value stops create().
+    // The plugin validates presence.max_message_bytes itself (a bad value stops create()) and
+    // reports it through max_message_bytes(); this is the fallback for an older plugin.
     size_t max_message = 65536;
     if (parse_size(config.get_or("presence.max_message_bytes", "65536"), max_message)) {
         options.max_message_bytes = max_message;

@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -244,6 +246,10 @@ bool HostServer::start(std::string& error) {
     if (!plugin_) {
         error = std::string("plugin refused to start: ") + (why[0] ? why : "no reason given");
         return false;
+    }
+    // The plugin says how large a message may be (older plugins: the setting parsed by main).
+    if (PRESENCE_HAS_FIELD(api_, presence_plugin_api, max_message_bytes)) {
+        options_.max_message_bytes = api_->max_message_bytes(plugin_);
     }
 
     if (listener_.is_open()) {
@@ -581,10 +587,16 @@ void HostServer::on_established(lws* wsi, SessionSlot* slot) {
     ++handshakes_since_trim_;
 }
 
+// Binary messages are handed over like text (the plugin answers what is not UTF-8 JSON with
+// bad_json), as the ABI header suggests.
 void HostServer::on_receive(Connection& conn, const char* data, size_t len) {
     if (conn.close_code || conn.close_now || !conn.accepted) return;
     const bool final = lws_is_final_fragment(conn.wsi);
     const size_t max = options_.max_message_bytes;
+    auto count_dropped = [&conn](size_t more) {
+        const uint64_t total = uint64_t{conn.oversized_bytes} + more;
+        conn.oversized_bytes = static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX));
+    };
     if (!conn.oversized && conn.partial.empty() && final) {
         // The common case: a whole small message in one piece, handed over without a copy.
         if (len <= max) {
@@ -592,23 +604,32 @@ void HostServer::on_receive(Connection& conn, const char* data, size_t len) {
             return;
         }
         conn.oversized = true;
+        count_dropped(len);
     } else if (!conn.oversized) {
         if (conn.partial.size() + len > max) {
             conn.oversized = true;
+            count_dropped(conn.partial.size() + len);
             std::string().swap(conn.partial);
         } else {
             conn.partial.append(data, len);
         }
+    } else {
+        count_dropped(len);
     }
     if (!final) return;
     if (conn.oversized) {
-        // Past the limit nothing more was buffered; answer like the plugin would.
+        // Past the limit nothing more was buffered; the plugin sends its too_large error.
         conn.oversized = false;
-        const std::string frame =
-            "{\"type\":\"error\",\"code\":\"too_large\",\"message\":"
-            "\"message exceeds " +
-            std::to_string(max) + " bytes\"}";
-        send(conn.id, frame.data(), frame.size());
+        const size_t dropped = conn.oversized_bytes;
+        conn.oversized_bytes = 0;
+        if (PRESENCE_HAS_FIELD(api_, presence_plugin_api, on_message_too_large)) {
+            api_->on_message_too_large(plugin_, conn.id, dropped);
+        } else {  // a plugin older than that hook: the same frame, written here
+            const std::string frame =
+                "{\"type\":\"error\",\"code\":\"too_large\",\"message\":\"frame is " +
+                std::to_string(dropped) + " bytes, the limit is " + std::to_string(max) + "\"}";
+            send(conn.id, frame.data(), frame.size());
+        }
         return;
     }
     std::string message;

@@ -12,6 +12,7 @@ set(PRESENCE_ADAPTER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/protocol/frames.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/client_message.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/rest_router.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/protocol/http_headers.cpp
   ${CMAKE_CURRENT_LIST_DIR}/store/memory_store.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service/settings.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service/metrics.cpp

@@ -1,10 +1,13 @@
 // The C entry point: the one exported symbol and the static table of hooks. Each hook turns
 // an ABI call into a Service call and catches everything, because no C++ exception may cross
 // into the host (a crash of the host is worse than one lost event).
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "presence_plugin.h"
 #include "redis/redis_link.hpp"
@@ -16,6 +19,10 @@
 
 struct presence_plugin {
     std::unique_ptr<presence::service::Service> service;
+#ifndef NDEBUG
+    std::thread::id loop_thread{};  // the thread of the first hook after create
+    int hooks_running = 0;          // > 0 inside a hook: another hook now is a re-entry
+#endif
 };
 
 namespace {
@@ -51,6 +58,60 @@ R guarded(presence_plugin* p, const char* hook, R fallback, Fn&& fn) noexcept {
     }
     return fallback;
 }
+
+// Debug builds check the threading rules of the ABI header on every hook: the instance's
+// loop thread only, and never from inside another hook of the same instance (a host
+// callback calling back in). A breach is a host bug that corrupts state silently in a
+// release build, so here it is logged and stops the process, like an assert.
+class HookCheck {
+  public:
+    enum class Thread { LoopOnly, Any };
+    HookCheck(presence_plugin* p, const char* hook, Thread thread = Thread::LoopOnly) noexcept
+        : p_(p) {
+#ifndef NDEBUG
+        if (!p_) return;
+        const std::thread::id self = std::this_thread::get_id();
+        if (thread == Thread::LoopOnly) {
+            if (p_->loop_thread == std::thread::id{}) p_->loop_thread = self;
+            if (p_->loop_thread != self) {
+                breach(hook,
+                       "called on another thread than the instance's loop thread (the "
+                       "thread of its first hook)");
+            }
+        }
+        if (p_->hooks_running++ > 0) {
+            breach(hook,
+                   "called while another hook of the same instance is running (from "
+                   "inside a host callback?)");
+        }
+#else
+        (void)hook;
+        (void)thread;
+#endif
+    }
+    ~HookCheck() {
+#ifndef NDEBUG
+        if (p_) --p_->hooks_running;
+#endif
+    }
+    HookCheck(const HookCheck&) = delete;
+    HookCheck& operator=(const HookCheck&) = delete;
+
+  private:
+#ifndef NDEBUG
+    [[noreturn]] void breach(const char* hook, const char* what) noexcept {
+        const std::string line = std::string("presence: ABI misuse: ") + hook + " " + what +
+                                 " (see abi/presence_plugin.h, Threads)";
+        try {
+            if (p_->service) p_->service->log(PRESENCE_LOG_ERROR, line);
+        } catch (...) {
+        }
+        std::fprintf(stderr, "%s\n", line.c_str());
+        std::abort();
+    }
+#endif
+    presence_plugin* p_;
+};
 
 bool host_table_usable(const presence_host_api* host, std::string& why) {
     if (!host) {
@@ -151,6 +212,7 @@ presence_plugin* plugin_create(const presence_host_api* host, const presence_set
 
 void plugin_destroy(presence_plugin* p) noexcept {
     if (!p) return;
+    const HookCheck check(p, "destroy", HookCheck::Thread::Any);
     std::unique_ptr<presence_plugin> owned(p);
     guarded(p, "destroy", 0, [&] {
         owned->service->shutdown();
@@ -163,13 +225,15 @@ void plugin_destroy(presence_plugin* p) noexcept {
 }
 
 int plugin_on_connect(presence_plugin* p, uint64_t conn, const char* user, size_t len) noexcept {
-    if (!p || !user) return 1008;
-    return guarded(p, "on_connect", 1011,
+    if (!p || !user) return PRESENCE_CLOSE_POLICY;
+    const HookCheck check(p, "on_connect");
+    return guarded(p, "on_connect", PRESENCE_CLOSE_INTERNAL,
                    [&] { return p->service->on_connect(conn, std::string_view(user, len)); });
 }
 
 void plugin_on_disconnect(presence_plugin* p, uint64_t conn) noexcept {
     if (!p) return;
+    const HookCheck check(p, "on_disconnect");
     guarded(p, "on_disconnect", 0, [&] {
         p->service->on_disconnect(conn);
         return 0;
@@ -178,6 +242,7 @@ void plugin_on_disconnect(presence_plugin* p, uint64_t conn) noexcept {
 
 void plugin_on_message(presence_plugin* p, uint64_t conn, const char* data, size_t len) noexcept {
     if (!p) return;
+    const HookCheck check(p, "on_message");
     guarded(p, "on_message", 0, [&] {
         p->service->on_message(conn, data ? std::string_view(data, len) : std::string_view{});
         return 0;
@@ -188,11 +253,13 @@ int plugin_on_http(presence_plugin* p, const presence_http_request* req) noexcep
     if (!p || !req) return PRESENCE_HTTP_NOT_MINE;
     // A request struct from an older host is missing fields we read: let the host answer.
     if (!PRESENCE_HAS_FIELD(req, presence_http_request, body_len)) return PRESENCE_HTTP_NOT_MINE;
+    const HookCheck check(p, "on_http");
     return guarded(p, "on_http", PRESENCE_HTTP_NOT_MINE, [&] { return p->service->on_http(*req); });
 }
 
 void plugin_tick(presence_plugin* p) noexcept {
     if (!p) return;
+    const HookCheck check(p, "tick");
     guarded(p, "tick", 0, [&] {
         p->service->tick();
         return 0;
@@ -201,6 +268,7 @@ void plugin_tick(presence_plugin* p) noexcept {
 
 void plugin_on_wake(presence_plugin* p) noexcept {
     if (!p) return;
+    const HookCheck check(p, "on_wake");
     guarded(p, "on_wake", 0, [&] {
         p->service->on_wake();
         return 0;
@@ -213,6 +281,7 @@ int plugin_friendship(presence_plugin* p, int op, const char* a, size_t a_len, c
         write_reason(err, err_cap, "NULL argument");
         return -1;
     }
+    const HookCheck check(p, "friendship");
     return guarded(p, "friendship", -1, [&] {
         std::string why;
         if (p->service->friendship(op, std::string_view(a, a_len), std::string_view(b, b_len),
@@ -226,6 +295,35 @@ int plugin_friendship(presence_plugin* p, int op, const char* a, size_t a_len, c
 
 uint32_t plugin_tick_interval_ms(presence_plugin*) noexcept {
     return Service::kTickIntervalMs;
+}
+
+// A constant of the instance: any thread may ask (a worker that owns sockets, see the header).
+uint32_t plugin_max_message_bytes(presence_plugin* p) noexcept {
+    return p && p->service ? p->service->max_message_bytes() : 0;
+}
+
+void plugin_on_message_too_large(presence_plugin* p, uint64_t conn, size_t len) noexcept {
+    if (!p) return;
+    const HookCheck check(p, "on_message_too_large");
+    guarded(p, "on_message_too_large", 0, [&] {
+        p->service->on_message_too_large(conn, len);
+        return 0;
+    });
+}
+
+int plugin_friendships(presence_plugin* p, const presence_friendship* ops, size_t n_ops, char* err,
+                       size_t err_cap) noexcept {
+    if (!p) {
+        write_reason(err, err_cap, "NULL plugin");
+        return -1;
+    }
+    const HookCheck check(p, "friendships");
+    return guarded(p, "friendships", -1, [&] {
+        std::string why;
+        if (p->service->friendships(ops, n_ops, why)) return 0;
+        write_reason(err, err_cap, why);
+        return -1;
+    });
 }
 
 const presence_plugin_api kApi = {
@@ -243,6 +341,9 @@ const presence_plugin_api kApi = {
     plugin_on_wake,
     plugin_friendship,
     plugin_tick_interval_ms,
+    plugin_max_message_bytes,
+    plugin_on_message_too_large,
+    plugin_friendships,
 };
 
 }  // namespace

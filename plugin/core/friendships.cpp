@@ -25,6 +25,11 @@ void PresenceCore::add_friendship(std::string_view a, std::string_view b, Millis
     if (!a_has && !b_has) return;  // neither side's list is in memory: the store has it
     const UserIdx ia = m.intern(a);
     const UserIdx ib = m.intern(b);
+    // Already friends (both lists name the other): what each sees does not change (SPEC 4.3).
+    if (std::binary_search(m.users[ia].friends.begin(), m.users[ia].friends.end(), ib) &&
+        std::binary_search(m.users[ib].friends.begin(), m.users[ib].friends.end(), ia)) {
+        return;
+    }
     // Both ways, loaded or not: an unloaded side keeps the reverse list (who lists it), which
     // load_friends needs to keep lists symmetric (layout notes in presence_core.cpp).
     insert_sorted(m.users[ia].friends, ib);

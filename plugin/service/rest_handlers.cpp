@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "protocol/frames.hpp"
+#include "protocol/http_headers.hpp"
 #include "protocol/json_writer.hpp"
 #include "protocol/rest_router.hpp"
 #include "service/hook_scope.hpp"
@@ -16,8 +17,43 @@ using protocol::RouteMatch;
 void Service::respond(std::uint64_t id, int status, const std::string& body,
                       const char* content_type) {
     // Exactly once per request: a request answered (or dropped at shutdown) is forgotten.
-    if (pending_http_.erase(id) == 0) return;
-    host_.respond(host_.host_ctx, id, status, content_type, body.data(), body.size());
+    const auto it = pending_http_.find(id);
+    if (it == pending_http_.end()) return;
+    const PendingHttp request = std::move(it->second);
+    pending_http_.erase(it);
+    if (!host_.respond_with_headers) {
+        host_.respond(host_.host_ctx, id, status, content_type, body.data(), body.size());
+        return;
+    }
+    // The headers each answer carries (the ABI header lists them, respond_with_headers).
+    presence_http_header headers[2];
+    std::size_t n = 0;
+    auto add = [&](std::string_view name, std::string_view value) {
+        headers[n++] = {name.data(), name.size(), value.data(), value.size()};
+    };
+    std::string value;
+    std::string_view out = body;
+    if (status == 401) {
+        add("WWW-Authenticate", "Bearer realm=\"presence\"");
+    } else if (status == 405) {
+        add("Allow", request.allow);
+    } else if (status == 429) {
+        value = protocol::retry_after_seconds(config_.updates_per_s);
+        add("Retry-After", value);
+    } else if (status == 503) {
+        add("Retry-After", "1");
+    } else if (status == 200 && request.get) {
+        value = protocol::etag_of(body);
+        add("ETag", value);
+        add("Cache-Control", "no-cache");
+        if (!request.if_none_match.empty() &&
+            protocol::if_none_match_matches(request.if_none_match, value)) {
+            status = 304;  // the client's copy is current: no body
+            out = {};
+        }
+    }
+    host_.respond_with_headers(host_.host_ctx, id, status, content_type, headers, n, out.data(),
+                               out.size());
 }
 
 void Service::respond_error(std::uint64_t id, int status, std::string_view code,
@@ -119,7 +155,19 @@ int Service::on_http(const presence_http_request& req) {
     if (m.kind == RouteMatch::Kind::NotMine) return PRESENCE_HTTP_NOT_MINE;
 
     const std::uint64_t id = req.request_id;
-    if (!pending_http_.insert(id).second) {
+    PendingHttp pending;
+    pending.get = method == "GET";
+    pending.allow = m.allow;
+    if (PRESENCE_HAS_FIELD(&req, presence_http_request, n_headers) && req.headers) {
+        for (std::size_t i = 0; i < req.n_headers; ++i) {
+            const presence_http_header& h = req.headers[i];
+            if (h.name && h.value &&
+                protocol::header_name_is({h.name, h.name_len}, "If-None-Match")) {
+                pending.if_none_match.assign(h.value, h.value_len);
+            }
+        }
+    }
+    if (!pending_http_.emplace(id, std::move(pending)).second) {
         log(PRESENCE_LOG_WARN, "request id reused while outstanding: " + std::to_string(id));
     }
     if (m.kind == RouteMatch::Kind::NotFound) {

@@ -232,6 +232,18 @@ void Service::on_message(core::ConnId conn, std::string_view data) {
     handle_message(conn, c, data);
 }
 
+void Service::on_message_too_large(core::ConnId conn, std::size_t len) {
+    HookScope scope(*this);
+    metrics_.frame_in();
+    const auto it = conns_.find(conn);
+    if (it == conns_.end() || it->second.closing) return;
+    // The same answer as for an oversized message handed to on_message (no ref: unread).
+    send_error(conn, it->second, "too_large",
+               "frame is " + std::to_string(len) + " bytes, the limit is " +
+                   std::to_string(config_.max_message_bytes),
+               {});
+}
+
 void Service::handle_message(core::ConnId conn, Connection& c, std::string_view data) {
     const core::Millis t = now();
     core_.touch(conn, t);  // any frame proves the connection alive
@@ -355,21 +367,50 @@ void Service::on_wake() {
     if (shared_) shared_->on_wake();
 }
 
-bool Service::friendship(int op, std::string_view a, std::string_view b, std::string& err) {
-    HookScope scope(*this);
+namespace {
+// Why a friendship op is refused, or nullptr when it is fine.
+const char* friendship_problem(int op, std::string_view a, std::string_view b, std::string& err) {
     if (op != PRESENCE_FRIENDSHIP_ADD && op != PRESENCE_FRIENDSHIP_REMOVE) {
         err = "unknown friendship op " + std::to_string(op);
-        return false;
-    }
-    if (!core::is_valid_user_id(a) || !core::is_valid_user_id(b)) {
+    } else if (!core::is_valid_user_id(a) || !core::is_valid_user_id(b)) {
         err = "invalid user id";
-        return false;
-    }
-    if (a == b) {
+    } else if (a == b) {
         err = "a user cannot be their own friend";
+    } else {
+        return nullptr;
+    }
+    return err.c_str();
+}
+}  // namespace
+
+bool Service::friendship(int op, std::string_view a, std::string_view b, std::string& err) {
+    HookScope scope(*this);
+    if (friendship_problem(op, a, b, err)) return false;
+    queue_friend_op(op == PRESENCE_FRIENDSHIP_ADD, a, b, true);
+    return true;
+}
+
+bool Service::friendships(const presence_friendship* ops, std::size_t n, std::string& err) {
+    HookScope scope(*this);
+    if (n > 0 && !ops) {
+        err = "ops is NULL";
         return false;
     }
-    queue_friend_op(op == PRESENCE_FRIENDSHIP_ADD, a, b, true);
+    auto id = [](const char* p, std::size_t len) {
+        return p ? std::string_view(p, len) : std::string_view{};
+    };
+    for (std::size_t i = 0; i < n; ++i) {  // all checked before any is applied
+        std::string why;
+        if (friendship_problem(ops[i].op, id(ops[i].a, ops[i].a_len), id(ops[i].b, ops[i].b_len),
+                               why)) {
+            err = "op " + std::to_string(i) + ": " + why;
+            return false;
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        queue_friend_op(ops[i].op == PRESENCE_FRIENDSHIP_ADD, id(ops[i].a, ops[i].a_len),
+                        id(ops[i].b, ops[i].b_len), true);
+    }
     return true;
 }
 
@@ -414,7 +455,9 @@ void Service::drain_friend_ops() {
 void Service::shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
-    for (const auto id : std::vector<std::uint64_t>(pending_http_.begin(), pending_http_.end())) {
+    std::vector<std::uint64_t> unanswered;
+    for (const auto& [id, request] : pending_http_) unanswered.push_back(id);
+    for (const auto id : unanswered) {
         respond_error(id, 503, "unavailable", "presence plugin stopping");
     }
     core_.drain_dirty([this](const core::UserRecord& r) { store_->save_user(r); });

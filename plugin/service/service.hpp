@@ -43,11 +43,16 @@ class Service final : public core::CoreSink {
     int on_connect(core::ConnId conn, std::string_view user);
     void on_disconnect(core::ConnId conn);
     void on_message(core::ConnId conn, std::string_view data);
+    // The host dropped a message of `len` bytes, over max_message_bytes: a too_large error.
+    void on_message_too_large(core::ConnId conn, std::size_t len);
     int on_http(const presence_http_request& request);
     void tick();
     void on_wake();
     // Returns false with `err` on a bad op or id.
     bool friendship(int op, std::string_view a, std::string_view b, std::string& err);
+    // All of `ops` or none: false with `err` naming the first bad op's index.
+    bool friendships(const presence_friendship* ops, std::size_t n, std::string& err);
+    std::uint32_t max_message_bytes() const { return config_.max_message_bytes; }
     // destroy(): answers outstanding requests, flushes the store.
     void shutdown();
 
@@ -77,6 +82,12 @@ class Service final : public core::CoreSink {
         bool ready = false;
     };
     struct HookScope;  // times a hook for the fan-out histogram and syncs the store after it
+    // What an HTTP request's answer needs to know to add its headers (respond_with_headers).
+    struct PendingHttp {
+        bool get = false;           // a GET: a 200 answer carries an ETag
+        std::string if_none_match;  // the request's If-None-Match, if any
+        std::string allow;          // 405: the methods of the route
+    };
 
     core::Millis now() const { return host_.now_ms(host_.host_ctx); }
     void sync_store();  // dirty users -> store, store results -> core
@@ -122,8 +133,8 @@ class Service final : public core::CoreSink {
     std::unique_ptr<SharedPresence> shared_;  // several instances (SPEC 9), else null
 
     std::unordered_map<core::ConnId, Connection> conns_;
-    std::unordered_set<std::uint64_t> pending_http_;    // accepted, not yet answered
-    std::deque<std::shared_ptr<FriendOp>> friend_ops_;  // applied in arrival order
+    std::unordered_map<std::uint64_t, PendingHttp> pending_http_;  // accepted, not answered
+    std::deque<std::shared_ptr<FriendOp>> friend_ops_;             // applied in arrival order
 
     // Refusal of the connection being accepted right now (on_connect returns it).
     core::ConnId connecting_ = 0;

@@ -212,3 +212,33 @@ TEST(Rest, AdminBatchOfFriendshipOps) {
     LONGS_EQUAL(1, carol_friends.size());
     STRCMP_EQUAL("bob", carol_friends[0].c_str());
 }
+
+TEST(Rest, ResponseHeadersAndConditionalGetsReachTheClient) {
+    HttpResponse r = rest_get(*host, "alice", "/me");
+    LONGS_EQUAL_TEXT(200, r.status, r.body.c_str());
+    const std::string etag = r.headers["etag"];
+    CHECK_TEXT(etag.size() == 18 && etag.front() == '"' && etag.back() == '"', etag.c_str());
+    STRCMP_EQUAL("no-cache", r.headers["cache-control"].c_str());
+    const HttpHeaders conditional = {{"Authorization", "Bearer " + host->mint_token("alice")},
+                                     {"If-None-Match", etag}};
+    HttpResponse same = http_request(host->port(), "GET", prefix() + "/me", conditional);
+    LONGS_EQUAL_TEXT(304, same.status, same.body.c_str());
+    CHECK(same.body.empty());
+    STRCMP_EQUAL(etag.c_str(), same.headers["etag"].c_str());
+
+    HttpResponse anon = http_get(host->port(), prefix() + "/me");
+    LONGS_EQUAL(401, anon.status);
+    CHECK_TEXT(anon.headers["www-authenticate"].rfind("Bearer ", 0) == 0,
+               anon.headers["www-authenticate"].c_str());
+    STRCMP_EQUAL("no-store", anon.headers["cache-control"].c_str());
+    STRCMP_EQUAL("GET", rest_send(*host, "alice", "DELETE", "/me", "").headers["allow"].c_str());
+
+    // updates_per_s 5, burst 10: the 11th update within a second is 429 with Retry-After.
+    HttpResponse limited;
+    for (int i = 0; i < 15 && limited.status != 429; ++i) {
+        limited = rest_send(*host, "alice", "PUT", "/status",
+                            i % 2 ? R"({"status":"away"})" : R"({"status":"dnd"})");
+    }
+    LONGS_EQUAL_TEXT(429, limited.status, limited.body.c_str());
+    STRCMP_EQUAL("1", limited.headers["retry-after"].c_str());
+}

@@ -82,6 +82,16 @@ TEST(Friendships, AddFriendSendsPresenceToOnlineSides) {
     LONGS_EQUAL(1, h.sink.presence_to(a, "c").size());
 }
 
+TEST(Friendships, AddingAnExistingFriendshipSendsNothing) {
+    const ConnId a = h.connect("a");
+    const ConnId b = h.connect("b");
+    h.sink.clear();
+    h.core->add_friendship("a", "b", h.now);
+    h.core->add_friendship("b", "a", h.now);
+    LONGS_EQUAL(0, h.sink.frames_to(a));
+    LONGS_EQUAL(0, h.sink.frames_to(b));
+}
+
 TEST(Friendships, AddFriendWhoIsHiddenSendsNoOnline) {
     h.load("c", Status::Invisible);
     h.friends("c", {});
