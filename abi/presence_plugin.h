@@ -358,7 +358,7 @@ typedef struct presence_plugin_api {
     uint32_t struct_size;
     uint32_t abi_version; /* the version this table serves */
     const char* name;     /* "presence" */
-    const char* version;  /* plugin release, e.g. "0.1.0" */
+    const char* version;  /* plugin release, e.g. "0.2.0" */
 
     /* Make an instance. `host` and `settings` are borrowed for the call (copied; host_ctx
      * must stay valid until destroy returns). Every "presence.*" key is validated (see
