@@ -48,6 +48,7 @@ struct RedisLink::Job {
     std::string user;
     Argv argv;  // Put: the script's numkeys, key and arguments
     bool has_devices = false;
+    bool set_changed = false;  // the put also sent SADD/SREM
     bool add = false;
     std::string a, b;
     std::uint64_t token = 0;
@@ -204,6 +205,9 @@ void RedisLink::log(int level, std::string text) {
 void RedisLink::set_up(bool up, bool data_lost) {
     if (up == writer_up_ && !data_lost) return;
     const bool changed = up != writer_up_;
+    // What Redis holds of this instance's set is unknown after a drop or a data loss: every
+    // user's next change sends its membership again.
+    if (!up || data_lost) in_own_set_.clear();
     writer_up_ = up;
     up_ = up;
     LinkEvent e;
@@ -297,12 +301,22 @@ void RedisLink::writer_main() {
 
 void RedisLink::run_jobs(std::vector<Job>& jobs) {
     std::vector<Command> cmds;
-    for (const auto& j : jobs) {
+    for (auto& j : jobs) {
         switch (j.kind) {
             case Job::Kind::Put:
                 cmds.push_back({user_key(j.user), j.argv, &put_user_script()});
-                cmds.push_back(
-                    {own_set_key_, {j.has_devices ? "SADD" : "SREM", own_set_key_, j.user}});
+                // The instance's set of users (for reaping) changes only when the user's first
+                // device here comes or the last goes: most changes cost the set nothing.
+                if (j.has_devices != (in_own_set_.count(j.user) > 0)) {
+                    cmds.push_back(
+                        {own_set_key_, {j.has_devices ? "SADD" : "SREM", own_set_key_, j.user}});
+                    if (j.has_devices) {
+                        in_own_set_.insert(j.user);
+                    } else {
+                        in_own_set_.erase(j.user);
+                    }
+                    j.set_changed = true;
+                }
                 break;
             case Job::Kind::Friendship:
                 cmds.push_back(
@@ -328,7 +342,7 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
         switch (j.kind) {
             case Job::Kind::Put: {
                 const Reply& r = replies[i];
-                i += 2;
+                i += j.set_changed ? 2 : 1;
                 LinkEvent e;
                 e.kind = LinkEvent::Kind::Put;
                 e.user = j.user;

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "core/types.hpp"
@@ -103,6 +104,7 @@ class RedisLink {
     bool registered_ = false;
     bool cleaned_ = false;  // a previous run under this instance id left nothing behind
     std::map<std::string, std::string> run_ids_;  // node -> run_id last seen
+    std::unordered_set<std::string> in_own_set_;  // users this instance put in its set
     bool warned_unreachable_ = false;
     core::Millis up_since_ = 0;
     core::Millis next_beat_ = 0;
