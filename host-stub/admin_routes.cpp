@@ -17,11 +17,6 @@ struct JsonDeleter {
 };
 using JsonPtr = std::unique_ptr<cJSON, JsonDeleter>;
 
-struct Op {
-    int op;
-    std::string a, b;
-};
-
 std::string json_string(std::string_view text) {
     JsonPtr json(cJSON_CreateString(std::string(text).c_str()));
     char* printed = cJSON_PrintUnformatted(json.get());
@@ -37,7 +32,7 @@ bool same_secret(std::string_view given, std::string_view expected) {
 }
 
 // Reads one op object; "" or what is wrong with it (status in `status`).
-std::string read_op(const cJSON* item, Op& op, int& status) {
+std::string read_op(const cJSON* item, AdminOp& op, int& status) {
     status = 400;
     if (!cJSON_IsObject(item)) return "must be an object";
     const cJSON* kind = cJSON_GetObjectItemCaseSensitive(item, "op");
@@ -69,41 +64,65 @@ std::string json_error(std::string_view code, std::string_view message) {
            "}}";
 }
 
-AdminAnswer handle_admin_friendships(std::string_view method, std::string_view admin_token,
-                                     std::string_view bearer, std::string_view body,
-                                     const FriendshipApplier& apply) {
-    if (admin_token.empty()) return {404, json_error("not_found", "no such route")};
+AdminRequest read_admin_friendships(std::string_view method, std::string_view admin_token,
+                                    std::string_view bearer, std::string_view body) {
+    auto refuse = [](int status, std::string body_json) {
+        AdminRequest r;
+        r.refusal = {status, std::move(body_json)};
+        return r;
+    };
+    if (admin_token.empty()) return refuse(404, json_error("not_found", "no such route"));
     if (bearer.empty() || !same_secret(bearer, admin_token)) {
-        return {401, json_error("unauthorized", "admin token required")};
+        return refuse(401, json_error("unauthorized", "admin token required"));
     }
-    if (method != "POST") return {405, json_error("method_not_allowed", "use POST")};
+    if (method != "POST") return refuse(405, json_error("method_not_allowed", "use POST"));
 
     JsonPtr root(cJSON_ParseWithLength(body.data(), body.size()));
     if (!root || !cJSON_IsObject(root.get())) {
-        return {400, json_error("bad_json", "body must be a JSON object")};
+        return refuse(400, json_error("bad_json", "body must be a JSON object"));
     }
-    std::vector<Op> ops;
     const cJSON* list = cJSON_GetObjectItemCaseSensitive(root.get(), "ops");
     std::vector<const cJSON*> items;
     if (list) {
-        if (!cJSON_IsArray(list)) return {400, json_error("invalid_field", "ops must be an array")};
+        if (!cJSON_IsArray(list)) {
+            return refuse(400, json_error("invalid_field", "ops must be an array"));
+        }
         const int count = cJSON_GetArraySize(list);
         if (count > static_cast<int>(kMaxAdminOps)) {
-            return {413, json_error("too_many", "at most 10000 ops per request")};
+            return refuse(413, json_error("too_many", "at most 10000 ops per request"));
         }
         for (const cJSON* item = list->child; item; item = item->next) items.push_back(item);
     } else {
         items.push_back(root.get());
     }
-    ops.resize(items.size());
+    AdminRequest request;
+    request.ops.resize(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
         int status = 400;
-        const std::string problem = read_op(items[i], ops[i], status);
+        const std::string problem = read_op(items[i], request.ops[i], status);
         if (!problem.empty()) {
-            return {status, json_error(status == 400 ? "invalid_field" : "invalid_user",
-                                       "op " + std::to_string(i) + ": " + problem)};
+            return refuse(status, json_error(status == 400 ? "invalid_field" : "invalid_user",
+                                             "op " + std::to_string(i) + ": " + problem));
         }
     }
+    request.refusal = {200, {}};
+    return request;
+}
+
+AdminAnswer apply_admin_ops(const std::vector<AdminOp>& ops, const FriendshipBatchApplier& apply) {
+    const std::string problem = apply(ops);
+    if (!problem.empty()) {
+        return {422, json_error("rejected", problem + " (nothing was applied)")};
+    }
+    return {200, "{\"applied\":" + std::to_string(ops.size()) + "}"};
+}
+
+AdminAnswer handle_admin_friendships(std::string_view method, std::string_view admin_token,
+                                     std::string_view bearer, std::string_view body,
+                                     const FriendshipApplier& apply) {
+    AdminRequest request = read_admin_friendships(method, admin_token, bearer, body);
+    if (!request.ok()) return request.refusal;
+    const std::vector<AdminOp>& ops = request.ops;
     size_t applied = 0;
     for (size_t i = 0; i < ops.size(); ++i) {
         const std::string problem = apply(ops[i].op, ops[i].a, ops[i].b);

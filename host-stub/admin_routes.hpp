@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace presence_host {
 
@@ -19,6 +20,27 @@ struct AdminAnswer {
 };
 
 inline constexpr size_t kMaxAdminOps = 10000;
+
+// One checked op: op is PRESENCE_FRIENDSHIP_ADD/_REMOVE, a and b valid and different ids.
+struct AdminOp {
+    int op = 0;
+    std::string a, b;
+};
+
+// A request read and checked without applying anything: `ops` when refusal.status is 200,
+// else the answer that refuses it (the same as handle_admin_friendships gives).
+struct AdminRequest {
+    AdminAnswer refusal;
+    std::vector<AdminOp> ops;
+    bool ok() const { return refusal.status == 200; }
+};
+AdminRequest read_admin_friendships(std::string_view method, std::string_view admin_token,
+                                    std::string_view bearer, std::string_view body);
+
+// Applies checked ops through the plugin at once (its bulk call): "" or the plugin's reason.
+using FriendshipBatchApplier = std::function<std::string(const std::vector<AdminOp>& ops)>;
+// {"applied":N}, or 422 "rejected" with the plugin's reason (nothing applied).
+AdminAnswer apply_admin_ops(const std::vector<AdminOp>& ops, const FriendshipBatchApplier& apply);
 
 // Applies one op through the plugin: op is PRESENCE_FRIENDSHIP_ADD/_REMOVE; returns "" or
 // the plugin's reason.

@@ -44,6 +44,11 @@
 //   host.log_level       error|warn|info|debug (default info): plugin log lines above it are
 //                        dropped.
 //   host.demo            true|false, same as --demo.
+//   host.friendships_table  (with presence.db_url and host.admin_token) the host
+//                        application's table that POST /admin/friendships writes before it
+//                        tells the plugin: user_id, friend_id, one row per direction, created
+//                        when missing (default friendships, what the plugin's default
+//                        presence.friends_query reads). 1-64 of [A-Za-z0-9_].
 //   host.reuse_port      true|false (default false). True: the listening socket is opened
 //                        with SO_REUSEPORT, so several presence-host processes (each with it
 //                        true, same user) can listen on one HOST:PORT and the kernel spreads

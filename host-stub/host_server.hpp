@@ -16,6 +16,7 @@
 #include "abi/presence_plugin.h"
 #include "config_file.hpp"
 #include "frame_batch.hpp"
+#include "friendship_table.hpp"
 #include "listen_socket.hpp"
 #include "outbound_queue.hpp"
 #include "owned_ev_loop.hpp"
@@ -101,6 +102,8 @@ struct HostOptions {
     // host.reuse_port: SO_REUSEPORT on the listening socket, so several hosts share one port.
     // libev only (the host's own listener); read_host_options refuses it with poll and libuv.
     bool reuse_port = false;
+    // host.friendships_table: with presence.db_url, the admin route writes this table first.
+    std::string friendships_table = "friendships";
 };
 
 class HostServer {
@@ -173,6 +176,10 @@ class HostServer {
     int dispatch_http(HttpExchange& exchange);
     int on_http_writeable(lws* wsi, SessionSlot* slot);
     void on_http_closed(SessionSlot* slot);
+    // Friendships from the admin route: through the plugin's bulk call ("" or its reason),
+    // after the host's own table took them when there is one (finish_friendship_writes).
+    std::string apply_friendships(const std::vector<AdminOp>& ops);
+    void finish_friendship_writes();
     void answer(HttpExchange& exchange, int status, const char* content_type, std::string body,
                 const presence_http_header* headers = nullptr, size_t n_headers = 0);
 
@@ -217,6 +224,10 @@ class HostServer {
     std::vector<pollfd> awaiting_polled_;  // poll_awaiting()'s (plus the listener), reused
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
+    // With presence.db_url and an admin token: the host application's friendships table, and
+    // the admin requests waiting for their rows (ticket -> request id).
+    std::unique_ptr<FriendshipTable> friendship_table_;
+    std::unordered_map<uint64_t, uint64_t> friendship_writes_;
     uint64_t next_conn_id_ = 1;
     uint64_t next_request_id_ = 1;
     uint64_t presence_changes_ = 0;

@@ -100,18 +100,23 @@ int HostServer::dispatch_http(HttpExchange& exchange) {
         return 0;
     }
     if (exchange.path == "/admin/friendships") {
-        AdminAnswer result = handle_admin_friendships(
-            exchange.method, options_.admin_token, bearer_token(exchange.authorization),
-            exchange.body, [this](int op, std::string_view a, std::string_view b) -> std::string {
-                if (!plugin_) return "plugin not running";
-                char why[256] = "";
-                if (api_->friendship(plugin_, op, a.data(), a.size(), b.data(), b.size(), why,
-                                     sizeof why) != 0) {
-                    return why[0] ? why : "refused";
-                }
-                return {};
-            });
-        answer(exchange, result.status, "application/json", std::move(result.body));
+        AdminRequest request =
+            read_admin_friendships(exchange.method, options_.admin_token,
+                                   bearer_token(exchange.authorization), exchange.body);
+        if (!request.ok()) {
+            answer(exchange, request.refusal.status, "application/json",
+                   std::move(request.refusal.body));
+        } else if (friendship_table_) {
+            // The host application writes its own table first; the plugin is told once the
+            // rows are in (finish_friendship_writes), so a restart finds them.
+            const uint64_t ticket = friendship_table_->submit(std::move(request.ops));
+            friendship_writes_.emplace(ticket, exchange.request_id);
+        } else {
+            AdminAnswer result = apply_admin_ops(
+                request.ops,
+                [this](const std::vector<AdminOp>& ops) { return apply_friendships(ops); });
+            answer(exchange, result.status, "application/json", std::move(result.body));
+        }
         return 0;
     }
     if (!plugin_) {
@@ -145,6 +150,54 @@ int HostServer::dispatch_http(HttpExchange& exchange) {
         }
     }
     return 0;
+}
+
+std::string HostServer::apply_friendships(const std::vector<AdminOp>& ops) {
+    if (!plugin_) return "plugin not running";
+    char why[256] = "";
+    if (PRESENCE_HAS_FIELD(api_, presence_plugin_api, friendships)) {
+        std::vector<presence_friendship> list;
+        list.reserve(ops.size());
+        for (const AdminOp& op : ops) {
+            list.push_back({op.op, op.a.data(), op.a.size(), op.b.data(), op.b.size()});
+        }
+        if (api_->friendships(plugin_, list.data(), list.size(), why, sizeof why) != 0) {
+            return why[0] ? why : "refused";
+        }
+        return {};
+    }
+    for (const AdminOp& op : ops) {  // a plugin older than the bulk call
+        if (api_->friendship(plugin_, op.op, op.a.data(), op.a.size(), op.b.data(), op.b.size(),
+                             why, sizeof why) != 0) {
+            return why[0] ? why : "refused";
+        }
+    }
+    return {};
+}
+
+// Loop thread, after a wake: the admin batches whose rows are written (or failed) are
+// applied to the plugin and answered. The plugin learns of a written batch even when its
+// client has gone; a failed one is not applied (503), so table and plugin agree.
+void HostServer::finish_friendship_writes() {
+    if (!friendship_table_) return;
+    for (FriendshipTable::Written& done : friendship_table_->take_finished()) {
+        const auto pending = friendship_writes_.find(done.ticket);
+        const uint64_t request_id = pending == friendship_writes_.end() ? 0 : pending->second;
+        if (pending != friendship_writes_.end()) friendship_writes_.erase(pending);
+        AdminAnswer result;
+        if (!done.ok) {
+            log(PRESENCE_LOG_WARN, ("friendships table: " + done.error).c_str());
+            result = {503, json_error("unavailable", "friendships table: " + done.error)};
+        } else {
+            result = apply_admin_ops(done.ops, [this](const std::vector<AdminOp>& ops) {
+                return apply_friendships(ops);
+            });
+        }
+        const auto exchange = exchanges_.find(request_id);
+        if (exchange != exchanges_.end() && !exchange->second->responded) {
+            answer(*exchange->second, result.status, "application/json", std::move(result.body));
+        }
+    }
 }
 
 void HostServer::respond(uint64_t request_id, int status, const char* content_type,

@@ -223,6 +223,11 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
         return false;
     }
     if (!config.get_bool("host.reuse_port", false, options.reuse_port, error)) return false;
+    options.friendships_table = config.get_or("host.friendships_table", "friendships");
+    if (!FriendshipTable::valid_table_name(options.friendships_table)) {
+        error = "host.friendships_table must be 1-64 characters of [A-Za-z0-9_]";
+        return false;
+    }
     if (options.reuse_port && options.event_lib != "libev") {
         // lws 4.1 sets SO_REUSEPORT on its own listener only with several service threads
         // (LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE is ignored with one), and Debian's lws has
@@ -258,10 +263,14 @@ int run_server(int argc, char** argv) {
     // Static so that it is removed also when a libev host ends through std::exit.
     static DemoFriendsFile demo_friends;
     if (options.demo) {
-        if (!demo_friends.write(error)) return usage(error.c_str());
-        // The demo is the in-memory store with the demo graph, whatever the file said.
+        // The demo is the in-memory store, whatever the file said, with the configured
+        // presence.friends_file when there is one, else the demo users' graph.
         config->set("presence.db_url", "", error);
-        config->set("presence.friends_file", demo_friends.path(), error);
+        const std::string* friends_file = config->find("presence.friends_file");
+        if (!friends_file || friends_file->empty()) {
+            if (!demo_friends.write(error)) return usage(error.c_str());
+            config->set("presence.friends_file", demo_friends.path(), error);
+        }
     }
 
     PluginLibrary library;

@@ -108,6 +108,7 @@ HostServer::HostServer(ConfigFile config, HostOptions options, const presence_pl
 }
 
 HostServer::~HostServer() {
+    friendship_table_.reset();  // its worker wakes the loop through context_
     for (const AwaitingSocket& waiting : awaiting_) ::close(waiting.fd);  // never handed to lws
     if (plugin_) api_->destroy(plugin_);
     plugin_ = nullptr;
@@ -234,6 +235,15 @@ bool HostServer::start(std::string& error) {
         error =
             "cannot listen on " + options_.listen_host + ":" + std::to_string(options_.listen_port);
         return false;
+    }
+
+    // The host application's friendships table (with MariaDB and the admin route on), before
+    // the plugin, whose friends query then finds it.
+    const std::string db_url = config_.get_or("presence.db_url", "");
+    if (!db_url.empty() && !options_.admin_token.empty()) {
+        friendship_table_ = FriendshipTable::open(
+            db_url, options_.friendships_table, [this] { wake(); }, error);
+        if (!friendship_table_) return false;
     }
 
     host_api_ = make_host_api(*this);
@@ -420,6 +430,7 @@ void HostServer::on_turn_end() {
 }
 
 void HostServer::destroy_plugin() {
+    friendship_table_.reset();  // writes what was submitted, then its worker stops
     if (!plugin_) return;
     log(PRESENCE_LOG_INFO, "stopping: flushing the plugin");
     // Destroy the plugin before the context: closing sockets afterwards must not call hooks
@@ -532,7 +543,10 @@ int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, siz
             // libev: SIGINT and SIGTERM come through our own handler, which can only wake the
             // loop. Finish the stop here, on the loop thread.
             if (stopping_.load() && options_.event_lib == "libev") stop_event_lib_loop();
-            if (plugin_ && !stopping_.load()) api_->on_wake(plugin_);
+            if (plugin_ && !stopping_.load()) {
+                api_->on_wake(plugin_);
+                finish_friendship_writes();
+            }
             return 0;
         default:
             break;

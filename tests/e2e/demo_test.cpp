@@ -41,3 +41,27 @@ TEST(Demo, ServesTheDemoPage) {
           r.body.find("<!DOCTYPE") != std::string::npos ||
           r.body.find("<!doctype") != std::string::npos);
 }
+
+// --demo with presence.friends_file set uses that file instead of the demo users' graph.
+TEST_GROUP(DemoWithFriendsFile) {
+    std::unique_ptr<HostProcess> host;
+    void setup() override {
+        HostOptions o = small_timings();
+        o.friends({{"zoe", "yan"}});
+        o.extra_args = {"--demo"};
+        host = start_host(o);
+    }
+    void teardown() override {
+        stop_cleanly(host);
+    }
+};
+
+TEST(DemoWithFriendsFile, TheConfiguredFriendsFileReplacesTheDemoGraph) {
+    WsClient zoe, alice;
+    CHECK_TEXT(zoe.connect(host->port(), "/ws?user=zoe"), zoe.error().c_str());
+    Json snap = zoe.read_until_type("presence_snapshot");
+    LONGS_EQUAL(1, snap["friends"].size());
+    CHECK(snap["friends"].find_by("user_id", "yan").valid());
+    CHECK_TEXT(alice.connect(host->port(), "/ws?user=alice"), alice.error().c_str());
+    LONGS_EQUAL(0, alice.read_until_type("presence_snapshot")["friends"].size());
+}

@@ -64,6 +64,11 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
     return done();
 }
 
+// The body of GET /friends for `user` (who must be loadable).
+std::string rest_friends(HostProcess& host, const std::string& user) {
+    return http_get(host.port(), host.http_prefix() + "/friends", host.mint_token(user)).body;
+}
+
 HostOptions fast_updates(HostOptions o) {
     // Several changes in a row within a second: keep them clear of the per-connection limit.
     o.set("presence.updates_per_s", "100");
@@ -242,6 +247,78 @@ TEST(MariaDbHost, FriendshipsInsertedInTheHostTableAreSeenOnConnect) {
     CHECK_TRUE(zed.connect(host.port(), host.ws_path("zed")));
     Json zsnap = zed.read_until_type("presence_snapshot");
     LONGS_EQUAL(0, zsnap["friends"].size());
+}
+
+// presence-host plays the host application: its admin route writes the friendships table the
+// plugin reads, then tells the plugin, so a friendship outlives the host.
+TEST(MariaDbHost, AFriendshipAddedThroughTheAdminRouteSurvivesARestart) {
+    const std::string db = fresh_db_with_friends({{"ann", "dan"}});
+    HostProcess host(host_options(db));
+    CHECK_TRUE_TEXT(host.start(), host.error().c_str());
+    WsClient ann;
+    CHECK_TRUE(ann.connect(host.port(), host.ws_path("ann")));
+    CHECK_TRUE(ann.read_until_type("presence_snapshot").valid());
+    auto admin = [&](const std::string& body) {
+        return http_send(host.port(), "POST", "/admin/friendships", body, host.admin_token());
+    };
+    HttpResponse r =
+        admin(R"({"ops":[{"op":"add","a":"ann","b":"ben"},{"op":"remove","a":"dan","b":"ann"}]})");
+    LONGS_EQUAL_TEXT(200, r.status, r.body.c_str());
+    STRCMP_EQUAL("{\"applied\":2}", r.body.c_str());
+    auto rows = [&] {
+        return g_e2e_server->column(
+            db, "SELECT CONCAT(user_id, '>', friend_id) FROM friendships ORDER BY 1");
+    };
+    // Both directions are in the host's table, and dan's rows are gone ...
+    const std::vector<std::string> expected = {"ann>ben", "ben>ann"};
+    CHECK_TRUE(rows() == expected);
+    // ... and the plugin was told at once: ben's arrival reaches ann.
+    WsClient ben;
+    CHECK_TRUE(ben.connect(host.port(), host.ws_path("ben")));
+    CHECK_TRUE(friend_in(ben.read_until_type("presence_snapshot"), "ann").valid());
+    STRCMP_EQUAL("ben", ann.read_until_type("presence")["user_id"].str().c_str());
+    ann.drop();
+    ben.drop();
+
+    LONGS_EQUAL_TEXT(0, host.stop(), host.output().c_str());
+    CHECK_TRUE_TEXT(host.start(), host.error().c_str());
+    WsClient ben_again, dan;
+    CHECK_TRUE(ben_again.connect(host.port(), host.ws_path("ben")));
+    Json snap = ben_again.read_until_type("presence_snapshot");
+    CHECK_TRUE_TEXT(friend_in(snap, "ann").valid(), "ann is ben's friend after the restart");
+    CHECK_TRUE(dan.connect(host.port(), host.ws_path("dan")));
+    LONGS_EQUAL(0, dan.read_until_type("presence_snapshot")["friends"].size());
+}
+
+TEST(MariaDbHost, TheAdminRouteCreatesAMissingFriendshipsTableAndSaysWhenItCannotWrite) {
+    const std::string db = "e2e_" + std::to_string(++g_next);
+    std::string err;
+    CHECK_TRUE_TEXT(g_e2e_server->create_database(db, &err), err.c_str());  // no table at all
+    HostOptions options = host_options(db);
+    options.set("host.friendships_table", "app_friends");
+    options.set("presence.friends_query", "SELECT friend_id FROM app_friends WHERE user_id = ?");
+    HostProcess host(options);
+    CHECK_TRUE_TEXT(host.start(), host.error().c_str());
+    HttpResponse r = http_send(host.port(), "POST", "/admin/friendships",
+                               R"({"op":"add","a":"ann","b":"ben"})", host.admin_token());
+    LONGS_EQUAL_TEXT(200, r.status, r.body.c_str());
+    LONGS_EQUAL(2, g_e2e_server->column(db, "SELECT user_id FROM app_friends").size());
+
+    ServerComesBack comes_back;
+    g_e2e_server->stop();
+    r = http_send(host.port(), "POST", "/admin/friendships", R"({"op":"add","a":"ann","b":"cid"})",
+                  host.admin_token());
+    LONGS_EQUAL_TEXT(503, r.status, r.body.c_str());
+    STRCMP_EQUAL("unavailable", r.error_code().c_str());
+    CHECK_TRUE_TEXT(g_e2e_server->restart(&err), err.c_str());
+    // Not written, so not applied either: the plugin and the table agree.
+    auto friends = rest_friends(host, "ann");
+    CHECK_TRUE_TEXT(friends.find("cid") == std::string::npos, friends.c_str());
+    // The next write reconnects.
+    r = http_send(host.port(), "POST", "/admin/friendships", R"({"op":"add","a":"ann","b":"cid"})",
+                  host.admin_token());
+    LONGS_EQUAL_TEXT(200, r.status, r.body.c_str());
+    LONGS_EQUAL(4, g_e2e_server->column(db, "SELECT user_id FROM app_friends").size());
 }
 
 TEST(MariaDbHost, HealthIsDegradedWhileTheDatabaseIsDownAndNothingIsLost) {
