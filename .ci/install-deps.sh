@@ -8,6 +8,7 @@ packages=(
   libwebsockets-dev libev-dev libwebsockets-evlib-ev libwebsockets-evlib-uv libcjson-dev libmariadb-dev libcpputest-dev libhiredis-dev libssl-dev liburing-dev
   mariadb-server redis-server libbenchmark-dev
   clang-format gnuplot-nox curl procps
+  dpkg-dev  # dpkg-shlibdeps and dpkg-deb for the Debian package (.ci/check-install.sh)
 )
 
 missing=()

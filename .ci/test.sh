@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it: dependencies, a -Werror release build running every ctest
-# suite, then an AddressSanitizer + UBSan build running the unit, abi and e2e suites again.
+# suite, the install and the Debian package checked from that build (.ci/check-install.sh),
+# then an AddressSanitizer + UBSan build running the unit, abi and e2e suites again.
 # Exits non-zero on any failure and prints one summary line at the end.
 set -euo pipefail
 
@@ -10,13 +11,14 @@ bash .ci/install-deps.sh
 jobs="${JOBS:-2}"
 started=$(date +%s)
 release_result="not run"
+install_result="not run"
 asan_result="not run"
 
 summary() {
   local rc=$?
   local took=$(( $(date +%s) - started ))
   echo
-  echo "SUMMARY: release build+ctest: ${release_result}; asan build+ctest: ${asan_result}; ${took}s; exit ${rc}"
+  echo "SUMMARY: release build+ctest: ${release_result}; install+deb: ${install_result}; asan build+ctest: ${asan_result}; ${took}s; exit ${rc}"
 }
 trap summary EXIT
 
@@ -27,7 +29,13 @@ cmake --build build/release -j"$jobs"
 ctest --test-dir build/release --output-on-failure -j1 --timeout 900 --no-tests=error
 release_result="passed"
 
-# 2. Sanitizers. Benchmarks are skipped (the preset turns them off); every other suite runs
+# 2. What host authors and packagers get: cmake --install, the examples built against the
+# installed files, cpack -G DEB checked with dpkg-deb and run from an unpacked root.
+install_result="failed"
+bash .ci/check-install.sh build/release
+install_result="passed"
+
+# 3. Sanitizers. Benchmarks are skipped (the preset turns them off); every other suite runs
 # again: unit, abi, e2e (in-memory and MariaDB) and the fuzz smoke run.
 asan_result="failed"
 cmake --preset asan -DPRESENCE_WERROR=ON -DPRESENCE_BUILD_TESTS=ON

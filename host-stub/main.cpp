@@ -53,22 +53,28 @@ bool parse_size(const std::string& text, size_t& out) {
     return true;
 }
 
-// The plugin next to this build: the build passes its path; otherwise look beside the
-// executable (installed layouts) and in ../plugin (the build tree layout).
+// Which plugin to load without host.plugin: the installed one beside an installed host
+// (<prefix>/bin/../lib/libpresence.so.1), else the one of this build, else beside the
+// executable or in ../plugin (build trees), else the soname through the library path.
 std::string default_plugin_path() {
-#ifdef PRESENCE_DEFAULT_PLUGIN
-    if (access(PRESENCE_DEFAULT_PLUGIN, R_OK) == 0) return PRESENCE_DEFAULT_PLUGIN;
-#endif
+    std::string dir;
     char exe[4096];
     const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
-        std::string dir(exe, static_cast<size_t>(n));
+        dir.assign(exe, static_cast<size_t>(n));
         dir = dir.substr(0, dir.rfind('/'));
-        for (const char* candidate : {"/libpresence.so", "/../plugin/libpresence.so"}) {
-            if (access((dir + candidate).c_str(), R_OK) == 0) return dir + candidate;
-        }
     }
-    return "libpresence.so";  // let dlopen search the library path
+#ifdef PRESENCE_INSTALLED_PLUGIN
+    const std::string installed = dir + "/" PRESENCE_INSTALLED_PLUGIN;
+    if (!dir.empty() && access(installed.c_str(), R_OK) == 0) return installed;
+#endif
+#ifdef PRESENCE_DEFAULT_PLUGIN
+    if (access(PRESENCE_DEFAULT_PLUGIN, R_OK) == 0) return PRESENCE_DEFAULT_PLUGIN;
+#endif
+    for (const char* candidate : {"/libpresence.so", "/../plugin/libpresence.so"}) {
+        if (!dir.empty() && access((dir + candidate).c_str(), R_OK) == 0) return dir + candidate;
+    }
+    return "libpresence.so.1";  // let dlopen search the library path
 }
 
 struct Arguments {
