@@ -63,9 +63,11 @@
  *     database does not answer (create then fails); up to 60 s more only while another
  *     instance is migrating the same schema. With presence.redis_url see create.
  *   - destroy: yes. It flushes the MariaDB write queue (waits at most 5 s; what is still
- *     unwritten then is logged and lost) and, with presence.redis_url, removes this
- *     instance's devices from Redis, bounded by the Redis client's timeouts (about 2-4 s).
- *     With the in-memory store and no Redis it returns at once.
+ *     unwritten then is logged and lost), then lets a database call already running finish
+ *     (normally milliseconds; against a database that stopped answering, until the
+ *     connection's 30 s read timeout) and, with presence.redis_url, removes this instance's
+ *     devices from Redis, bounded by the Redis client's timeouts (about 2-4 s). With the
+ *     in-memory store and no Redis it returns at once.
  *   - Every other hook: no. No hook waits on the network or a database (that I/O runs on
  *     the plugin's worker threads); a hook's work is proportional to what it is given (a
  *     message, the timers due at a tick, the friends of a user whose presence changed).
