@@ -212,12 +212,15 @@ presence_plugin* plugin_create(const presence_host_api* host, const presence_set
 
 void plugin_destroy(presence_plugin* p) noexcept {
     if (!p) return;
-    const HookCheck check(p, "destroy", HookCheck::Thread::Any);
     std::unique_ptr<presence_plugin> owned(p);
-    guarded(p, "destroy", 0, [&] {
-        owned->service->shutdown();
-        return 0;
-    });
+    {
+        // Ends before the instance is freed below: the check lives in it.
+        const HookCheck check(p, "destroy", HookCheck::Thread::Any);
+        guarded(p, "destroy", 0, [&] {
+            owned->service->shutdown();
+            return 0;
+        });
+    }
     try {
         owned.reset();
     } catch (...) {
