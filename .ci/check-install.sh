@@ -20,6 +20,7 @@ cleanup() {
 trap cleanup EXIT
 step="install"
 fail() { echo "check-install: FAILED at $step: $*" >&2; exit 1; }
+trap 'echo "check-install: FAILED at $step (line $LINENO)" >&2' ERR
 need() { [ -e "$1" ] || fail "missing $1"; }
 
 # 1. cmake --install
