@@ -157,7 +157,8 @@ TEST(PluginEntry, CreateNamesMalformedValue) {
 }
 
 TEST(PluginEntry, CreateNamesMalformedRedisUrl) {
-    for (const char* url : {"http://x:1", "redis://h:0", "redis+cluster://h:1/2", "redis://h:1/x"}) {
+    for (const char* url :
+         {"http://x:1", "redis://h:0", "redis+cluster://h:1/2", "redis://h:1/x"}) {
         const std::string err = create_error({{"presence.redis_url", url}});
         CHECK_TEXT(err.rfind("presence.redis_url: ", 0) == 0, err.c_str());
     }
