@@ -24,6 +24,13 @@ void header(std::string& out, const char* name, const char* type, const char* he
     out += '\n';
 }
 
+// A metric with one unlabelled sample: its HELP and TYPE lines, then the value.
+void metric(std::string& out, const char* name, const char* type, const char* help,
+            std::uint64_t value) {
+    header(out, name, type, help);
+    line(out, name, value);
+}
+
 }  // namespace
 
 void Metrics::observe_fanout_us(std::uint64_t us) {
@@ -46,44 +53,36 @@ std::uint64_t Metrics::error_count(const std::string& code) const {
 std::string Metrics::render(const MetricsSnapshot& g) const {
     std::string out;
     out.reserve(2048);
-    header(out, "presence_connections", "gauge", "Live WebSocket connections.");
-    line(out, "presence_connections", g.connections);
-    header(out, "presence_connections_opened_total", "counter", "Connections accepted.");
-    line(out, "presence_connections_opened_total", connections_total_);
-    header(out, "presence_online_users", "gauge", "Users with at least one live connection.");
-    line(out, "presence_online_users", g.online_users);
-    header(out, "presence_frames_in_total", "counter", "WebSocket frames received.");
-    line(out, "presence_frames_in_total", frames_in_);
-    header(out, "presence_frames_out_total", "counter",
-           "WebSocket frames handed to the host (one per connection).");
-    line(out, "presence_frames_out_total", frames_out_);
-    header(out, "presence_store_queue_depth", "gauge", "Store operations waiting.");
-    line(out, "presence_store_queue_depth", g.store_queue_depth);
-    header(out, "presence_store_up", "gauge", "1 when the store answers, 0 when degraded.");
-    line(out, "presence_store_up", g.store_ok ? 1 : 0);
+    metric(out, "presence_connections", "gauge", "Live WebSocket connections.", g.connections);
+    metric(out, "presence_connections_opened_total", "counter", "Connections accepted.",
+           connections_total_);
+    metric(out, "presence_online_users", "gauge", "Users with at least one live connection.",
+           g.online_users);
+    metric(out, "presence_frames_in_total", "counter", "WebSocket frames received.", frames_in_);
+    metric(out, "presence_frames_out_total", "counter",
+           "WebSocket frames handed to the host (one per connection).", frames_out_);
+    metric(out, "presence_store_queue_depth", "gauge", "Store operations waiting.",
+           g.store_queue_depth);
+    metric(out, "presence_store_up", "gauge", "1 when the store answers, 0 when degraded.",
+           g.store_ok ? 1 : 0);
 
     if (g.redis_enabled) {
-        header(out, "presence_redis_up", "gauge", "1 when the Redis link works, 0 when degraded.");
-        line(out, "presence_redis_up", g.redis_up ? 1 : 0);
-        header(out, "presence_redis_feed_lag_ms", "gauge",
-               "Age of the newest change-feed entry when this instance read it.");
-        line(out, "presence_redis_feed_lag_ms",
-             static_cast<std::uint64_t>(std::max<std::int64_t>(0, g.feed_lag_ms)));
-        header(out, "presence_redis_changes_published_total", "counter",
-               "Changes this instance wrote to the change feed.");
-        line(out, "presence_redis_changes_published_total", g.changes_published);
-        header(out, "presence_redis_changes_applied_total", "counter",
-               "Other instances' changes applied here.");
-        line(out, "presence_redis_changes_applied_total", g.changes_applied);
-        header(out, "presence_redis_instances_reaped_total", "counter",
-               "Dead instances whose users this instance turned offline.");
-        line(out, "presence_redis_instances_reaped_total", g.instances_reaped);
-        header(out, "presence_redis_users_reaped_total", "counter",
-               "Users of dead instances updated by this instance's reaping.");
-        line(out, "presence_redis_users_reaped_total", g.users_reaped);
-        header(out, "presence_redis_resyncs_total", "counter",
-               "Times this instance read every loaded user again (feed gap, Redis data lost).");
-        line(out, "presence_redis_resyncs_total", g.resyncs);
+        metric(out, "presence_redis_up", "gauge", "1 when the Redis link works, 0 when degraded.",
+               g.redis_up ? 1 : 0);
+        metric(out, "presence_redis_feed_lag_ms", "gauge",
+               "Age of the newest change-feed entry when this instance read it.",
+               static_cast<std::uint64_t>(std::max<std::int64_t>(0, g.feed_lag_ms)));
+        metric(out, "presence_redis_changes_published_total", "counter",
+               "Changes this instance wrote to the change feed.", g.changes_published);
+        metric(out, "presence_redis_changes_applied_total", "counter",
+               "Other instances' changes applied here.", g.changes_applied);
+        metric(out, "presence_redis_instances_reaped_total", "counter",
+               "Dead instances whose users this instance turned offline.", g.instances_reaped);
+        metric(out, "presence_redis_users_reaped_total", "counter",
+               "Users of dead instances updated by this instance's reaping.", g.users_reaped);
+        metric(out, "presence_redis_resyncs_total", "counter",
+               "Times this instance read every loaded user again (feed gap, Redis data lost).",
+               g.resyncs);
     }
 
     header(out, "presence_errors_total", "counter", "Errors sent to clients, by code.");

@@ -39,3 +39,27 @@ TEST(Metrics, RendersCountersAndCumulativeHistogram) {
     has("presence_fanout_latency_us_count 2\n");
     has("# TYPE presence_fanout_latency_us histogram\n");
 }
+
+TEST(Metrics, RedisLinkMetricsOnlyWithSeveralInstances) {
+    Metrics m;
+    MetricsSnapshot g;
+    CHECK(m.render(g).find("presence_redis") == std::string::npos);
+    g.redis_enabled = true;
+    g.redis_up = true;
+    g.feed_lag_ms = -5;  // clocks apart: never a negative age
+    g.changes_published = 11;
+    g.changes_applied = 12;
+    g.instances_reaped = 1;
+    g.users_reaped = 300;
+    g.resyncs = 2;
+    const std::string text = m.render(g);
+    auto has = [&](const char* line) { CHECK_TEXT(text.find(line) != std::string::npos, line); };
+    has("# TYPE presence_redis_up gauge\npresence_redis_up 1\n");
+    has("presence_redis_feed_lag_ms 0\n");
+    has("# TYPE presence_redis_changes_published_total counter\n");
+    has("presence_redis_changes_published_total 11\n");
+    has("presence_redis_changes_applied_total 12\n");
+    has("presence_redis_instances_reaped_total 1\n");
+    has("presence_redis_users_reaped_total 300\n");
+    has("presence_redis_resyncs_total 2\n");
+}
