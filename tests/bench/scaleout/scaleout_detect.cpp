@@ -26,21 +26,14 @@
 #include "proc_stats.hpp"
 #include "scaleout_env.hpp"
 
-#ifndef PRESENCE_HOST_PATH
-#define PRESENCE_HOST_PATH ""
-#endif
-#ifndef PRESENCE_PLUGIN_PATH
-#define PRESENCE_PLUGIN_PATH ""
-#endif
-
 namespace pb = presence::bench;
 namespace so = presence::bench::scaleout;
 
 namespace {
 
 struct Options {
-    std::string host_bin = PRESENCE_HOST_PATH;
-    std::string plugin = PRESENCE_PLUGIN_PATH;
+    std::string host_bin = so::default_host_bin();
+    std::string plugin = so::default_plugin();
     int runs = 20;
     std::uint32_t reap_users = 10000, watchers = 100;
     double ttl_s = 15;  // presence.instance_ttl_s (15 is the default)
@@ -60,13 +53,7 @@ void usage() {
 bool parse(int argc, char** argv, Options* o) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        auto next = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "missing value for %s\n", a.c_str());
-                std::exit(2);
-            }
-            return argv[++i];
-        };
+        auto next = [&] { return so::option_value(argc, argv, i); };
         if (a == "--runs")
             o->runs = std::stoi(next());
         else if (a == "--reap-users")

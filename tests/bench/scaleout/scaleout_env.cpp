@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,13 @@
 
 #include "proc_stats.hpp"
 #include "token.hpp"
+
+#ifndef PRESENCE_HOST_PATH
+#define PRESENCE_HOST_PATH ""
+#endif
+#ifndef PRESENCE_PLUGIN_PATH
+#define PRESENCE_PLUGIN_PATH ""
+#endif
 
 namespace presence::bench::scaleout {
 
@@ -221,6 +229,22 @@ std::map<std::string, double> Env::metrics(std::size_t slot) const {
         out[line.substr(0, space)] = std::strtod(line.c_str() + space + 1, nullptr);
     }
     return out;
+}
+
+std::string default_host_bin() {
+    return PRESENCE_HOST_PATH;
+}
+
+std::string default_plugin() {
+    return PRESENCE_PLUGIN_PATH;
+}
+
+std::string option_value(int argc, char** argv, int& i) {
+    if (i + 1 >= argc) {
+        std::fprintf(stderr, "missing value for %s\n", argv[i]);
+        std::exit(2);
+    }
+    return argv[++i];
 }
 
 }  // namespace presence::bench::scaleout

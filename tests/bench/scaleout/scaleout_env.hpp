@@ -79,6 +79,14 @@ class Env {
 // redis-server is on PATH (else the benchmarks cannot run: ctest skips them, exit 77).
 bool redis_server_available();
 
+// presence-host and libpresence.so of this build ("" when CMake did not know them).
+std::string default_host_bin();
+std::string default_plugin();
+
+// The value after the option argv[i] (i moves onto it); exits 2 naming the option when the
+// command line ends first.
+std::string option_value(int argc, char** argv, int& i);
+
 // Pins every thread of `pid` to `cpu` (threads started later inherit it from theirs).
 void pin_process(pid_t pid, int cpu);
 // Pins the calling thread.

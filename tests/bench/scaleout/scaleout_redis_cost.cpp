@@ -31,21 +31,14 @@
 #include "redis_stats.hpp"
 #include "scaleout_env.hpp"
 
-#ifndef PRESENCE_HOST_PATH
-#define PRESENCE_HOST_PATH ""
-#endif
-#ifndef PRESENCE_PLUGIN_PATH
-#define PRESENCE_PLUGIN_PATH ""
-#endif
-
 namespace pb = presence::bench;
 namespace so = presence::bench::scaleout;
 
 namespace {
 
 struct Options {
-    std::string host_bin = PRESENCE_HOST_PATH;
-    std::string plugin = PRESENCE_PLUGIN_PATH;
+    std::string host_bin = so::default_host_bin();
+    std::string plugin = so::default_plugin();
     std::uint32_t users = 2000;
     std::vector<std::uint32_t> friend_counts = {10, 200};
     double rate = 1000, phase_s = 5, heartbeat_s = 1, background_s = 3;
@@ -66,13 +59,7 @@ void usage() {
 bool parse(int argc, char** argv, Options* o) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        auto next = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "missing value for %s\n", a.c_str());
-                std::exit(2);
-            }
-            return argv[++i];
-        };
+        auto next = [&] { return so::option_value(argc, argv, i); };
         if (a == "--users") {
             o->users = static_cast<std::uint32_t>(std::stoul(next()));
         } else if (a == "--friends") {
