@@ -9,6 +9,7 @@ packages=(
   mariadb-server redis-server libbenchmark-dev
   clang-format gnuplot-nox curl procps
   dpkg-dev  # dpkg-shlibdeps and dpkg-deb for the Debian package (.ci/check-install.sh)
+  clang libclang-rt-14-dev llvm  # libFuzzer targets (tests/fuzz) and llvm-symbolizer
 )
 
 missing=()
@@ -18,6 +19,13 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Node.js and npm run the outside-client conformance suite (tests/e2e/outside). A machine may
+# already have them from elsewhere (nodesource ships npm inside its nodejs package): only when
+# either command is missing do we ask for Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: everything is already installed"
