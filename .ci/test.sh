@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole check, as CI runs it: dependencies, a -Werror release build running every ctest
+# The whole check, as CI runs it: dependencies, clang-format --dry-run --Werror over every C
+# and C++ file, a -Werror release build running every ctest
 # suite, the install and the Debian package checked from that build (.ci/check-install.sh),
 # then an AddressSanitizer + UBSan build running the unit, abi and e2e suites again, and a
 # ThreadSanitizer build running the suites where the plugin's own threads work (the Redis link
@@ -12,6 +13,7 @@ bash .ci/install-deps.sh
 
 jobs="${JOBS:-2}"
 started=$(date +%s)
+format_result="not run"
 release_result="not run"
 install_result="not run"
 asan_result="not run"
@@ -21,9 +23,14 @@ summary() {
   local rc=$?
   local took=$(( $(date +%s) - started ))
   echo
-  echo "SUMMARY: release build+ctest: ${release_result}; install+deb: ${install_result}; asan build+ctest: ${asan_result}; tsan build+ctest: ${tsan_result}; ${took}s; exit ${rc}"
+  echo "SUMMARY: format: ${format_result}; release build+ctest: ${release_result}; install+deb: ${install_result}; asan build+ctest: ${asan_result}; tsan build+ctest: ${tsan_result}; ${took}s; exit ${rc}"
 }
 trap summary EXIT
+
+# 0. Every C and C++ file as .clang-format writes it (a diff fails the run before any build).
+format_result="failed"
+git ls-files -z -- '*.c' '*.h' '*.cpp' '*.hpp' | xargs -0 clang-format --dry-run --Werror
+format_result="passed"
 
 # 1. Release build, warnings are errors, every suite.
 release_result="failed"
