@@ -5,7 +5,8 @@
 #   2. the example hosts built against the INSTALLED files only (pkg-config, then
 #      find_package), run against the installed plugin, epoll_host driven by its test suite;
 #   3. `cpack -G DEB`: the package's contents and control data (dpkg-deb), unpacked into a
-#      throwaway root where its presence-host starts with the plugin beside it and serves.
+#      throwaway root where its presence-host starts with the plugin beside it and serves;
+#   4. a plugin-only configure (-DPRESENCE_BUILD_HOST=OFF) that needs neither lws nor liburing.
 # Usage: .ci/check-install.sh BUILD_DIR      (prints one "check-install: ..." line at the end)
 set -euo pipefail
 
@@ -107,4 +108,18 @@ kill -TERM "$host_pid"
 wait "$host_pid" || fail "it did not stop cleanly on SIGTERM"
 host_pid=""
 
-echo "check-install: ok (install prefix, examples against it via pkg-config and find_package, $(basename "$deb"): contents, control, unpacked host serves)"
+# 4. A plugin-only configure (-DPRESENCE_BUILD_HOST=OFF) on a machine without libwebsockets or
+# liburing: a pkg-config that denies knowing them stands in for that machine. Configure only (the
+# plugin's sources are the ones built above); it fails if anything outside presence-host still
+# asks for either library.
+step="plugin-only configure"
+cat > "$work/pkg-config" <<'SH'
+#!/bin/sh
+for a in "$@"; do case "$a" in libwebsockets*|liburing*) exit 1;; esac; done
+exec pkg-config "$@"
+SH
+chmod +x "$work/pkg-config"
+cmake -S . -B "$work/plugin-only" -DPRESENCE_BUILD_HOST=OFF -DPKG_CONFIG_EXECUTABLE="$work/pkg-config" \
+  >"$work/plugin-only.log" 2>&1 || { cat "$work/plugin-only.log"; fail "cmake"; }
+
+echo "check-install: ok (install prefix, examples against it via pkg-config and find_package, $(basename "$deb"): contents, control, unpacked host serves; plugin-only configure)"
