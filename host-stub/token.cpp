@@ -36,17 +36,6 @@ const char* token_check_name(TokenCheck check) {
     return "unknown";
 }
 
-bool is_valid_user_id(std::string_view user_id) {
-    if (user_id.empty() || user_id.size() > 64) return false;
-    for (char c : user_id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '@' ||
-                        c == '-';
-        if (!ok) return false;
-    }
-    return true;
-}
-
 std::string base64url_encode(std::string_view bytes) {
     std::vector<unsigned char> out(4 * ((bytes.size() + 2) / 3) + 1);
     const int n = EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char*>(bytes.data()),

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/user_id.hpp"  // the plugin's rule for user ids
+
 namespace presence_host {
 
 enum class TokenCheck { ok, missing, malformed, bad_signature, expired };
@@ -21,8 +23,8 @@ struct TokenResult {
     std::string user_id;  // set only when check == ok
 };
 
-// True for 1..64 bytes of [A-Za-z0-9_.:@-] (SPEC section 3).
-bool is_valid_user_id(std::string_view user_id);
+// True for 1..64 bytes of [A-Za-z0-9_.:@-] (SPEC section 3): the plugin's own rule.
+using presence::util::is_valid_user_id;
 
 // Mints a token for `user_id` valid until `expiry_s` (epoch seconds).
 std::string mint_token(std::string_view secret, std::string_view user_id, int64_t expiry_s);

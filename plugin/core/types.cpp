@@ -27,17 +27,6 @@ std::optional<Status> parse_chosen_status(std::string_view s) {
     return std::nullopt;  // "offline" is never chosen
 }
 
-bool is_valid_user_id(std::string_view id) {
-    if (id.empty() || id.size() > 64) return false;
-    for (char c : id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '@' ||
-                        c == '-';
-        if (!ok) return false;
-    }
-    return true;
-}
-
 const char* error_code(CoreError e) {
     switch (e) {
         case CoreError::None:

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/user_id.hpp"
+
 namespace presence::core {
 
 using ConnId = std::uint64_t;  // host-chosen connection id
@@ -20,8 +22,8 @@ const char* to_string(Status s);
 // Parses "online" | "away" | "dnd" | "invisible" (exact, lower case). "offline" is never chosen.
 std::optional<Status> parse_chosen_status(std::string_view s);
 
-// SPEC 3: 1..64 bytes of [A-Za-z0-9_.:@-].
-bool is_valid_user_id(std::string_view id);
+// SPEC 3: 1..64 bytes of [A-Za-z0-9_.:@-] (util/user_id.hpp holds the rule).
+using util::is_valid_user_id;
 
 // What the core needs to know from the settings.
 struct CoreConfig {

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "redis/redis_url.hpp"
+#include "util/user_id.hpp"
 
 namespace presence::service {
 namespace {
@@ -44,11 +45,6 @@ bool parse_bool(std::string_view v, bool& out, std::string& why) {
     return true;
 }
 
-bool is_id_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == ':' || c == '@' || c == '-';
-}
-
 using Parser = std::function<bool(std::string_view, PluginConfig&, std::string&)>;
 
 Parser uint_field(std::uint32_t PluginConfig::*field, std::uint32_t min, std::uint32_t max) {
@@ -81,7 +77,7 @@ const std::map<std::string_view, Parser>& parsers() {
                  return false;
              }
              for (char ch : v) {
-                 if (!is_id_char(ch)) {
+                 if (!util::is_user_id_char(ch)) {
                      why = "may only hold letters, digits and _.:@-";
                      return false;
                  }
@@ -193,7 +189,7 @@ std::string default_instance_id() {
     id += std::to_string(static_cast<long>(getpid()));
     if (id.size() > 64) return "local";
     for (char ch : id) {
-        if (!is_id_char(ch)) return "local";
+        if (!util::is_user_id_char(ch)) return "local";
     }
     return id;
 }
