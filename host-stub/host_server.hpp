@@ -39,6 +39,10 @@ struct Connection {
     bool flush_pending = false;    // listed in HostServer::pending_flush_ for this loop turn
     int64_t next_write_us = 0;     // host.write_interval_ms: not written again before this
     std::string close_reason;      // the plugin's reason, copied (it is borrowed)
+    // Writable callbacks with nothing to write (what lws' pong to a ping leaves behind), in
+    // the current one-second window: a ping flood is closed with 1008 (note_idle_writable).
+    uint32_t idle_window_s = 0;
+    uint32_t idle_writables = 0;
 };
 
 // One HTTP request from arrival to the last byte of its answer.
@@ -153,6 +157,7 @@ class HostServer {
     void on_established(lws* wsi, SessionSlot* slot);
     void on_receive(Connection& conn, const char* data, size_t len);
     int on_ws_writeable(Connection& conn);
+    void note_idle_writable(Connection& conn);
     int write_queued(Connection& conn);
     bool stage_queued(Connection& conn);
     void submit_staged_writes();

@@ -582,6 +582,7 @@ int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, siz
             return 0;
         case LWS_CALLBACK_SERVER_WRITEABLE:
             if (!slot || !slot->connection) return -1;
+            note_idle_writable(*slot->connection);
             return on_ws_writeable(*slot->connection);
         case LWS_CALLBACK_CLOSED:
             on_ws_closed(slot);
@@ -673,6 +674,34 @@ void HostServer::on_established(lws* wsi, SessionSlot* slot) {
     }
     ref.accepted = true;
     ++handshakes_since_trim_;
+}
+
+// Pings never reach us: lws 4.1 answers them itself, with no callback. But each pong leaves
+// POLLOUT on, and the next turn brings a writable callback with nothing queued: one per loop
+// turn in which the connection's pings were read, which is what a ping flood costs the host
+// (a read, a pong, two epoll_ctl calls, a callback). More than kMaxIdleWritables of those in
+// one second is a flood: closed with 1008 like other repeated abuse. Our own writes leave at
+// most one such callback each (lws draining a partial send), and a connection is written at
+// most every host.write_interval_ms (10 ms: 100 a second), so honest traffic stays below.
+namespace {
+constexpr uint32_t kMaxIdleWritables = 200;
+}  // namespace
+
+void HostServer::note_idle_writable(Connection& conn) {
+    if (!conn.queue.empty() || conn.close_code || conn.close_now) return;
+    const auto now_s = static_cast<uint32_t>(lws_now_usecs() / LWS_US_PER_SEC);
+    if (now_s != conn.idle_window_s) {
+        conn.idle_window_s = now_s;
+        conn.idle_writables = 0;
+    }
+    if (++conn.idle_writables <= kMaxIdleWritables) return;
+    char line[128];
+    std::snprintf(line, sizeof line, "connection %llu: ping flood, closing (1008)",
+                  static_cast<unsigned long long>(conn.id));
+    log(PRESENCE_LOG_WARN, line);
+    conn.close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+    conn.close_reason = "too many pings";
+    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
 // Binary messages are handed over like text (the plugin answers what is not UTF-8 JSON with
