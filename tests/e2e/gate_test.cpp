@@ -153,9 +153,10 @@ TEST(Gate, RepeatedTooLargeMessagesCloseWith1008) {
     WsClient ws;
     connect_user(*host, ws, "alice");
     const std::string big(5000, 'x');
+    const std::string huge(100000, 'y');  // in lws' 512-byte pieces, and in 4 fragments
     int errors = 0;
     for (int i = 0; i < 40 && !ws.closed(); ++i) {
-        if (!ws.send_text(big)) break;
+        if (!(i % 2 ? ws.send_fragmented_text(huge, 4) : ws.send_text(big))) break;
         Json answer = ws.read_json(milliseconds{3000});
         if (!answer.valid()) break;
         STRCMP_EQUAL("too_large", answer["code"].str().c_str());
