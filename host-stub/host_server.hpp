@@ -172,7 +172,7 @@ class HostServer {
     Adoption adopt_when_ready(int fd, bool held);
     void serve_pending();
     bool listen_work_waiting();
-    void note_pending_refusal();
+    void note_pending_pressure();
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
     void destroy_plugin();

@@ -347,8 +347,9 @@ void HostServer::on_listen_ready() {
         switch (adopt_when_ready(fd, false)) {
             case Adoption::Waiting:
                 if (pending_.hold(fd, reinterpret_cast<const sockaddr*>(&peer), peer_len,
-                                  lws_now_usecs()) != PendingSockets::Hold::Held) {
-                    note_pending_refusal();
+                                  lws_now_usecs()) != PendingSockets::Hold::Held ||
+                    pending_.size() >= pending_.limits().total) {
+                    note_pending_pressure();
                 }
                 break;
             case Adoption::Bare:
@@ -361,9 +362,9 @@ void HostServer::on_listen_ready() {
     flush_pending_writes();  // the snapshots of the handshakes above, now
 }
 
-// Pending sockets refused at their address' cap are logged at most once a second (a flood
-// would otherwise write a line per connection).
-void HostServer::note_pending_refusal() {
+// Sockets refused at their address' cap, or held with the set full (the oldest are being
+// closed), are logged at most once a second: a flood would otherwise write a line each.
+void HostServer::note_pending_pressure() {
     const int64_t now = lws_now_usecs();
     if (now - last_refusal_log_us_ < LWS_US_PER_SEC) return;
     last_refusal_log_us_ = now;
