@@ -1,7 +1,7 @@
 // What reaches the host before and around the WebSocket (issue 12): sockets that never send
-// their request, repeated too_large messages, RFC 6455 refusals (unknown version), a bad
-// %-escape in the path, and /metrics for operators only. Real presence-host, real sockets on
-// loopback.
+// their request, ping floods, repeated too_large messages, an unknown WebSocket version, a bad
+// %-escape in the path (/metrics for operators only: rest_test.cpp). Real presence-host, real
+// sockets on loopback.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
