@@ -59,6 +59,10 @@ std::string read_op(const cJSON* item, AdminOp& op, int& status) {
 
 }  // namespace
 
+bool is_admin_bearer(std::string_view admin_token, std::string_view bearer) {
+    return !admin_token.empty() && !bearer.empty() && same_secret(bearer, admin_token);
+}
+
 std::string json_error(std::string_view code, std::string_view message) {
     return "{\"error\":{\"code\":" + json_string(code) + ",\"message\":" + json_string(message) +
            "}}";

@@ -52,6 +52,10 @@ AdminAnswer handle_admin_friendships(std::string_view method, std::string_view a
                                      std::string_view bearer, std::string_view body,
                                      const FriendshipApplier& apply);
 
+// True when `bearer` is the host's admin token (compared in constant time); never when no
+// admin token is set.
+bool is_admin_bearer(std::string_view admin_token, std::string_view bearer);
+
 // `{"error":{"code":..,"message":..}}`, the plugin's REST error shape.
 std::string json_error(std::string_view code, std::string_view message);
 

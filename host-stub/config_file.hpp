@@ -15,7 +15,8 @@
 //                        port 0 picks a free port (the real one is printed).
 //   host.plugin          path of libpresence.so (default: the one built next to this host).
 //   host.auth_secret     HMAC-SHA256 secret that signs bearer tokens (required unless --demo).
-//   host.admin_token     bearer token for POST /admin/friendships (unset: the route is 404).
+//   host.admin_token     bearer token for POST /admin/friendships (unset: the route is 404)
+//                        and for GET <presence.http_prefix>/metrics (unset: 401 to everyone).
 //   host.max_queue_bytes bound of one connection's outgoing queue in bytes (default 4194304);
 //                        a reader past it is closed with 1008.
 //   host.max_queue_frames bound of one connection's outgoing queue in frames (default 4096).
@@ -28,6 +29,16 @@
 //                        19,500 disconnects leave ~3,000 handshakes queued behind them);
 //                        with 8192 it completes in 10 s, 0 failures, RSS per held
 //                        connection unchanged.
+//   host.max_pending_sockets (libev) how many accepted sockets the host holds while their
+//                        request has not arrived (default 4096, 1..65536); past it the oldest
+//                        is closed for the newest. Held by the host, not lws: an idle socket
+//                        in lws waits for a header table in lists lws walks per handshake
+//                        (~9,000 idle sockets held new connections back 6-9 s at 95-99 % CPU).
+//   host.max_pending_per_address (libev) of those, at most this many from one source address
+//                        (an IPv6 /64 counts as one; default 1024, 1..max_pending_sockets);
+//                        past it a new socket from there is closed at once.
+//   host.pending_timeout_ms (libev) a held socket whose request is not whole after this long
+//                        is closed (default 5000, 100..60000).
 //   host.token_ttl_s     default lifetime of tokens minted by `presence-host token` (86400).
 //   host.write_interval_ms (libev) a connection written less than this long ago (default 10)
 //                        waits until it has passed, its frames gathering into one write; 0

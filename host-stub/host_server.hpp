@@ -20,6 +20,7 @@
 #include "listen_socket.hpp"
 #include "outbound_queue.hpp"
 #include "owned_ev_loop.hpp"
+#include "pending_sockets.hpp"
 #include "socket_ring.hpp"
 
 namespace presence_host {
@@ -38,6 +39,10 @@ struct Connection {
     bool flush_pending = false;    // listed in HostServer::pending_flush_ for this loop turn
     int64_t next_write_us = 0;     // host.write_interval_ms: not written again before this
     std::string close_reason;      // the plugin's reason, copied (it is borrowed)
+    // Writable callbacks with nothing to write (what lws' pong to a ping leaves behind), in
+    // the current one-second window: a ping flood is closed with 1008 (note_idle_writable).
+    uint32_t idle_window_s = 0;
+    uint32_t idle_writables = 0;
 };
 
 // One HTTP request from arrival to the last byte of its answer.
@@ -102,6 +107,10 @@ struct HostOptions {
     // host.reuse_port: SO_REUSEPORT on the listening socket, so several hosts share one port.
     // libev only (the host's own listener); read_host_options refuses it with poll and libuv.
     bool reuse_port = false;
+    // libev: sockets held until their request has arrived (pending_sockets.hpp): at most
+    // host.max_pending_sockets, host.max_pending_per_address from one source, each for at
+    // most host.pending_timeout_ms.
+    PendingLimits pending;
     // host.friendships_table: with presence.db_url, the admin route writes this table first.
     std::string friendships_table = "friendships";
 };
@@ -148,6 +157,7 @@ class HostServer {
     void on_established(lws* wsi, SessionSlot* slot);
     void on_receive(Connection& conn, const char* data, size_t len);
     int on_ws_writeable(Connection& conn);
+    void note_idle_writable(Connection& conn);
     int write_queued(Connection& conn);
     bool stage_queued(Connection& conn);
     void submit_staged_writes();
@@ -156,13 +166,13 @@ class HostServer {
     void flush_pending_writes();
     void on_listen_ready();
     void on_turn_end();
-    // What became of a new socket: handed to lws with its request (or closed), handed over
-    // bare (lws reads the request itself), or kept waiting for its request.
+    // What became of a new socket: handed to lws with its request (or answered, or closed),
+    // handed over bare (lws reads the request itself), or kept waiting for its request.
     enum class Adoption { WithRequest, Bare, Waiting };
-    Adoption adopt_when_ready(int fd, bool last_chance);
-    void serve_awaiting();
+    Adoption adopt_when_ready(int fd, bool held);
+    void serve_pending();
     bool listen_work_waiting();
-    int poll_awaiting();
+    void note_pending_pressure();
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
     void destroy_plugin();
@@ -182,6 +192,12 @@ class HostServer {
     void finish_friendship_writes();
     void answer(HttpExchange& exchange, int status, const char* content_type, std::string body,
                 const presence_http_header* headers = nullptr, size_t n_headers = 0);
+
+    // The plugin's metrics route (<presence.http_prefix>/metrics): the host lets only its admin
+    // token through, and names kOperatorUser as its user (the plugin needs one; what is checked
+    // here is the bearer, so a user token for that id still gets 401).
+    static constexpr const char* kOperatorUser = "host.admin";
+    std::string metrics_path_;
 
     ConfigFile config_;
     HostOptions options_;
@@ -214,14 +230,11 @@ class HostServer {
     // libev: the host's own listening socket (lws' vhost then has none), see on_listen_ready.
     ListenSocket listener_;
     int closes_since_accept_check_ = 0;
-    // libev: accepted sockets whose upgrade request has not (fully) arrived yet, kept by the
-    // host instead of lws until it has (see on_listen_ready), at most kAwaitMs each.
-    struct AwaitingSocket {
-        int fd;
-        int64_t since_us;
-    };
-    std::vector<AwaitingSocket> awaiting_;
-    std::vector<pollfd> awaiting_polled_;  // poll_awaiting()'s (plus the listener), reused
+    // libev: accepted sockets whose request has not (fully) arrived yet, held by the host
+    // instead of lws until it has (see on_listen_ready and pending_sockets.hpp).
+    PendingSockets pending_;
+    std::vector<int> ready_scratch_;  // serve_pending()'s, reused
+    int64_t last_refusal_log_us_ = 0;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
     // With presence.db_url and an admin token: the host application's friendships table, and

@@ -119,6 +119,17 @@ int HostServer::dispatch_http(HttpExchange& exchange) {
         }
         return 0;
     }
+    if (exchange.path == metrics_path_) {
+        // SPEC 6: metrics are for operators (the admin token), never a user's token. The
+        // plugin answers them for whoever the host names, so the host names its operator.
+        if (!is_admin_bearer(options_.admin_token, bearer_token(exchange.authorization))) {
+            answer(exchange, 401, "application/json",
+                   json_error("unauthorized", "metrics need the admin token"));
+            return 0;
+        }
+        exchange.user_id = kOperatorUser;
+        exchange.has_user = true;
+    }
     if (!plugin_) {
         answer(exchange, 503, "application/json", json_error("unavailable", "stopping"));
         return 0;

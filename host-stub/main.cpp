@@ -207,6 +207,28 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
         error = "host.header_tables must be 1..65535";
         return false;
     }
+    // Sockets held until their request arrives (libev; pending_sockets.hpp).
+    size_t pending_total = 0;
+    size_t pending_per_address = 0;
+    size_t pending_timeout_ms = 0;
+    if (!parse_size(config.get_or("host.max_pending_sockets", "4096"), pending_total) ||
+        pending_total == 0 || pending_total > 65536) {
+        error = "host.max_pending_sockets must be 1..65536";
+        return false;
+    }
+    if (!parse_size(config.get_or("host.max_pending_per_address", "1024"), pending_per_address) ||
+        pending_per_address == 0 || pending_per_address > pending_total) {
+        error = "host.max_pending_per_address must be 1..host.max_pending_sockets (" +
+                std::to_string(pending_total) + ")";
+        return false;
+    }
+    if (!parse_size(config.get_or("host.pending_timeout_ms", "5000"), pending_timeout_ms) ||
+        pending_timeout_ms < 100 || pending_timeout_ms > 60000) {
+        error = "host.pending_timeout_ms must be 100..60000";
+        return false;
+    }
+    options.pending = {pending_total, pending_per_address,
+                       static_cast<int64_t>(pending_timeout_ms) * 1000};
     size_t write_interval_ms = 0;
     if (!parse_size(config.get_or("host.write_interval_ms", "10"), write_interval_ms) ||
         write_interval_ms > 1000) {

@@ -40,6 +40,22 @@ std::string query_param(std::string_view query, std::string_view name) {
     return {};
 }
 
+bool has_bad_percent_escape(std::string_view request_line) {
+    const size_t from = request_line.find(' ');
+    if (from == std::string_view::npos) return false;
+    std::string_view target = request_line.substr(from + 1);
+    const size_t to = target.rfind(' ');
+    if (to != std::string_view::npos) target = target.substr(0, to);
+    for (size_t i = 0; i < target.size(); ++i) {
+        if (target[i] != '%') continue;
+        const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+        if (i + 2 >= target.size() || !hex(target[i + 1]) || !hex(target[i + 2])) return true;
+        if (target[i + 1] == '0' && target[i + 2] == '0') return true;
+        i += 2;
+    }
+    return false;
+}
+
 std::string bearer_token(std::string_view authorization) {
     constexpr std::string_view scheme = "Bearer ";
     if (authorization.size() <= scheme.size()) return {};

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin_routes.hpp"
 #include "host_server.hpp"
 #include "peer_address.hpp"
 #include "request_fields.hpp"
@@ -103,13 +104,16 @@ unsigned int lower_fd_limit_for_lws() {
 }  // namespace
 
 HostServer::HostServer(ConfigFile config, HostOptions options, const presence_plugin_api* api)
-    : config_(std::move(config)), options_(std::move(options)), api_(api) {
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      api_(api),
+      pending_(options_.pending) {
     tick_timer_.owner = this;
+    metrics_path_ = config_.get_or("presence.http_prefix", "/api/presence") + "/metrics";
 }
 
 HostServer::~HostServer() {
     friendship_table_.reset();  // its worker wakes the loop through context_
-    for (const AwaitingSocket& waiting : awaiting_) ::close(waiting.fd);  // never handed to lws
     if (plugin_) api_->destroy(plugin_);
     plugin_ = nullptr;
     if (context_) lws_context_destroy(context_);
@@ -263,8 +267,13 @@ bool HostServer::start(std::string& error) {
     }
 
     if (listener_.is_open()) {
+        // One descriptor for the loop: the listener and the sockets held for their request.
+        if (!pending_.open(error) || !pending_.watch_listener(listener_.fd())) {
+            error = "cannot watch new connections: " + error;
+            return false;
+        }
         ev_loop_->watch_readable(
-            listener_.fd(),
+            pending_.ready_fd(),
             [](void* server) { static_cast<HostServer*>(server)->on_listen_ready(); }, this);
     }
     const int port = listener_.is_open() ? listener_.port() : lws_get_vhost_listen_port(vhost_);
@@ -303,26 +312,26 @@ int HostServer::run() {
 //   and handed over with the socket, lws runs the handshake right away, inside this callback
 //   (our watcher runs before lws' own, EV_MAXPRI), and the snapshot leaves before this turn's
 //   other events: a reconnect no longer waits behind thousands of queued disconnects.
-// - A connection whose request has not arrived yet is kept by the host (awaiting_) and
-//   handed over once it has: adopted bare, lws would read it only when its event came up,
-//   behind the rest of a burst (in a storm ~12 % of reconnects were accepted before their
-//   request; the slowest waited 1-1.5 s). After kAwaitMs, or with kMaxAwaiting already
-//   waiting, it goes to lws bare, which then applies its own timeouts.
-// At most kBareAdoptions bare adoptions per turn (those are the ones that wait in lws' timer
-// list). Out of descriptors: no accept for 100 ms, rather than a hot loop.
-namespace {
-constexpr int64_t kAwaitMs = 200;
-constexpr size_t kMaxAwaiting = 2048;
-}  // namespace
-
+// - A connection whose request has not arrived yet is held by the host (pending_, see
+//   pending_sockets.hpp) until it has, then handed over with it; it never reaches lws without
+//   its request. Adopted bare, lws would read it only when its event came up, behind the rest
+//   of a burst (in a storm ~12 % of reconnects were accepted before their request; the slowest
+//   waited 1-1.5 s); and idle sockets in lws each wait for a header table in lws' O(waiters)
+//   lists (~9,000 of them held new connections back 6-9 s). Held sockets are capped per
+//   source address and in total, and closed after host.pending_timeout_ms.
+// At most kBareAdoptions bare adoptions per turn (a whole header block that lws reads itself:
+// a request with a body, or headers over the peek buffer). Out of descriptors: no accept for
+// 100 ms, rather than a hot loop.
 void HostServer::on_listen_ready() {
-    serve_awaiting();
+    serve_pending();
     constexpr int kAcceptsPerTurn = 1024;
     constexpr int kBareAdoptions = 128;
     int bare = 0;
-    const int64_t now = lws_now_usecs();
     for (int i = 0; i < kAcceptsPerTurn && bare < kBareAdoptions; ++i) {
-        const int fd = accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        sockaddr_storage peer{};
+        socklen_t peer_len = sizeof peer;
+        const int fd = accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -335,9 +344,13 @@ void HostServer::on_listen_ready() {
         // otherwise a frame could wait ~40 ms for the peer's delayed ACK.
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        switch (adopt_when_ready(fd, awaiting_.size() >= kMaxAwaiting)) {
+        switch (adopt_when_ready(fd, false)) {
             case Adoption::Waiting:
-                awaiting_.push_back({fd, now});
+                if (pending_.hold(fd, reinterpret_cast<const sockaddr*>(&peer), peer_len,
+                                  lws_now_usecs()) != PendingSockets::Hold::Held ||
+                    pending_.size() >= pending_.limits().total) {
+                    note_pending_pressure();
+                }
                 break;
             case Adoption::Bare:
                 ++bare;
@@ -349,20 +362,72 @@ void HostServer::on_listen_ready() {
     flush_pending_writes();  // the snapshots of the handshakes above, now
 }
 
-// What a new connection has sent so far decides: a whole GET header block (an upgrade, or a
-// plain GET) goes to lws with the socket and is served at once; nothing yet, or the start of a
-// GET, waits (unless `last_chance`); anything else (a body, more than lws' 2048-byte header
-// buffer) lws reads from the socket itself: with a body in the handed-over bytes lws 4.1
-// answered 400. A socket gone before it said anything is closed.
-HostServer::Adoption HostServer::adopt_when_ready(int fd, bool last_chance) {
+// Sockets refused at their address' cap, or held with the set full (the oldest are being
+// closed), are logged at most once a second: a flood would otherwise write a line each.
+void HostServer::note_pending_pressure() {
+    const int64_t now = lws_now_usecs();
+    if (now - last_refusal_log_us_ < LWS_US_PER_SEC) return;
+    last_refusal_log_us_ = now;
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "sockets without a request: %llu refused at host.max_pending_per_address "
+                  "(%zu), %llu closed at host.max_pending_sockets, %llu timed out",
+                  static_cast<unsigned long long>(pending_.refused()),
+                  pending_.limits().per_address,
+                  static_cast<unsigned long long>(pending_.evicted()),
+                  static_cast<unsigned long long>(pending_.expired()));
+    log(PRESENCE_LOG_WARN, line);
+}
+
+namespace {
+
+// The answer to a request line lws would refuse with its own HTML page (a bad %-escape):
+// ours, in the REST error shape. Written straight to the fresh socket (its buffer is empty,
+// so the few hundred bytes fit) after its request is read, so closing does not reset it.
+void refuse_bad_request(int fd, size_t request_bytes, const std::string& body) {
+    char sink[2048];
+    while (request_bytes > 0) {
+        const ssize_t got = recv(fd, sink, std::min(request_bytes, sizeof sink), 0);
+        if (got <= 0) break;
+        request_bytes -= static_cast<size_t>(got);
+    }
+    const std::string response =
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n" +
+        body;
+    (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(fd, SHUT_WR);
+    ::close(fd);
+}
+
+}  // namespace
+
+// What a connection has sent so far decides: a whole GET header block (an upgrade, or a plain
+// GET) goes to lws with the socket and is served at once; any other whole header block (a
+// body follows, or more than the 2048-byte peek) lws reads from the socket itself (with a body
+// in the handed-over bytes lws 4.1 answered 400); a request line with a bad %-escape gets our
+// JSON 400; less than a header block waits (held in pending_). A socket gone before it said
+// anything is closed. `held`: the socket is in pending_ (let go of before it is handed on).
+HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
+    auto let_go = [&] {
+        if (held) pending_.release(fd);
+    };
     char first[2048];
     const ssize_t seen = recv(fd, first, sizeof first, MSG_PEEK);
     if (seen == 0 || (seen < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        let_go();
         ::close(fd);
         return Adoption::WithRequest;  // nothing left to do with it
     }
     const std::string_view head(first, seen > 0 ? static_cast<size_t>(seen) : 0);
     const size_t end = head.find("\r\n\r\n");
+    if (end == std::string_view::npos && head.size() < sizeof first) return Adoption::Waiting;
+    let_go();
+    if (has_bad_percent_escape(head.substr(0, head.find("\r\n")))) {
+        refuse_bad_request(fd, end == std::string_view::npos ? head.size() : end + 4,
+                           json_error("bad_request", "malformed %-escape in the request path"));
+        return Adoption::WithRequest;
+    }
     if (head.starts_with("GET ") && end != std::string_view::npos && end + 4 == head.size()) {
         const ssize_t got = recv(fd, first, end + 4, 0);  // what was peeked, exactly
         if (got == static_cast<ssize_t>(end + 4)) {
@@ -373,60 +438,43 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool last_chance) {
         }
         return Adoption::WithRequest;
     }
-    const bool may_be_get = std::string_view("GET ").starts_with(head.substr(0, 4));
-    if (!last_chance && may_be_get && end == std::string_view::npos && head.size() < sizeof first) {
-        return Adoption::Waiting;
-    }
     lws_adopt_socket_vhost(vhost_, fd);
     return Adoption::Bare;
 }
 
-// The sockets kept waiting for their request: those that have sent something (or are past
-// kAwaitMs) are decided now, the rest keep waiting. One poll() for all of them.
-void HostServer::serve_awaiting() {
-    if (awaiting_.empty() || poll_awaiting() < 0) return;
-    const int64_t now = lws_now_usecs();
-    size_t kept = 0;
-    for (size_t i = 0; i < awaiting_.size(); ++i) {
-        const AwaitingSocket waiting = awaiting_[i];
-        const bool expired = now - waiting.since_us >= kAwaitMs * 1000;
-        if ((awaiting_polled_[i].revents || expired) &&
-            adopt_when_ready(waiting.fd, expired) != Adoption::Waiting) {
-            continue;
-        }
-        awaiting_[kept++] = waiting;
+// The held sockets that received something are decided now (the rest keep waiting), and those
+// past host.pending_timeout_ms are closed.
+void HostServer::serve_pending() {
+    if (pending_.size() == 0) return;
+    ready_scratch_.clear();
+    pending_.take_ready(ready_scratch_);
+    for (const int fd : ready_scratch_) {
+        if (pending_.holds(fd)) adopt_when_ready(fd, true);
     }
-    awaiting_.resize(kept);
+    pending_.expire(lws_now_usecs());
 }
 
-// Whether on_listen_ready has anything to do: a connection queued on the listening socket, or
-// a socket kept waiting that has sent something (or waited long enough). Checked during a
-// burst of disconnects, where accepting is not safe (inside an lws callback).
+// Whether on_listen_ready has anything to do: a connection queued on the listening socket, a
+// held socket that received something, or one past its deadline. Checked during a burst of
+// disconnects, where accepting is not safe (inside an lws callback). The epoll set is only
+// polled here (not read), so its edge-triggered reports are kept for on_listen_ready.
 bool HostServer::listen_work_waiting() {
-    if (!awaiting_.empty() && lws_now_usecs() - awaiting_.front().since_us >= kAwaitMs * 1000) {
-        return true;
-    }
-    return poll_awaiting() > 0;
+    const int64_t deadline = pending_.next_deadline_us();
+    if (deadline && deadline <= lws_now_usecs()) return true;
+    pollfd ready{pending_.ready_fd(), POLLIN, 0};
+    return poll(&ready, 1, 0) > 0;
 }
 
-// One poll() over the sockets kept waiting, then the listening socket; results in
-// awaiting_polled_ (awaiting_'s order, the listener last).
-int HostServer::poll_awaiting() {
-    awaiting_polled_.resize(awaiting_.size() + 1);
-    for (size_t i = 0; i < awaiting_.size(); ++i) {
-        awaiting_polled_[i] = {awaiting_[i].fd, POLLIN, 0};
-    }
-    awaiting_polled_.back() = {listener_.fd(), POLLIN, 0};
-    return poll(awaiting_polled_.data(), awaiting_polled_.size(), 0);
-}
-
-// libev: after every callback of a loop turn. Sockets waiting for their request are looked at
-// every turn, and at least every 2 ms while there are any; then every connection owed
-// frames is written.
+// libev: after every callback of a loop turn. Held sockets are looked at every turn, and the
+// loop wakes for the oldest one's deadline; then every connection owed frames is written.
 void HostServer::on_turn_end() {
-    serve_awaiting();
+    serve_pending();
     flush_pending_writes();
-    if (!awaiting_.empty()) ev_loop_->wake_within(0.002);
+    const int64_t deadline = pending_.next_deadline_us();
+    if (deadline) {
+        const int64_t wait_us = std::max<int64_t>(deadline - lws_now_usecs(), 1000);
+        ev_loop_->wake_within(static_cast<double>(wait_us) / 1e6);
+    }
 }
 
 void HostServer::destroy_plugin() {
@@ -535,6 +583,7 @@ int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, siz
             return 0;
         case LWS_CALLBACK_SERVER_WRITEABLE:
             if (!slot || !slot->connection) return -1;
+            note_idle_writable(*slot->connection);
             return on_ws_writeable(*slot->connection);
         case LWS_CALLBACK_CLOSED:
             on_ws_closed(slot);
@@ -554,7 +603,34 @@ int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, siz
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+namespace {
+
+// RFC 6455 4.2.2: a version the server does not speak is answered 426 with the one it does.
+// lws 4.1 upgrades any version (it logs and carries on as 13), so the filter answers here.
+int refuse_ws_version(lws* wsi) {
+    const std::string body = json_error("upgrade_required", "Sec-WebSocket-Version must be 13");
+    unsigned char buffer[LWS_PRE + 512];
+    unsigned char* start = buffer + LWS_PRE;
+    unsigned char* p = start;
+    unsigned char* end = buffer + sizeof buffer - 1;
+    static const unsigned char kName[] = "Sec-WebSocket-Version:";
+    if (lws_add_http_common_headers(wsi, 426, "application/json", body.size(), &p, end) ||
+        lws_add_http_header_by_name(wsi, kName, reinterpret_cast<const unsigned char*>("13"), 2, &p,
+                                    end) ||
+        lws_finalize_http_header(wsi, &p, end) || static_cast<size_t>(end - p) < body.size()) {
+        return -1;
+    }
+    std::memcpy(p, body.data(), body.size());
+    p += body.size();
+    // HTTP/1: headers and body in one write, as lws_return_http_status does.
+    lws_write(wsi, start, static_cast<size_t>(p - start), LWS_WRITE_HTTP);
+    return -1;
+}
+
+}  // namespace
+
 int HostServer::on_filter_ws(lws* wsi) {
+    if (header_value(wsi, WSI_TOKEN_VERSION) != "13") return refuse_ws_version(wsi);
     if (header_value(wsi, WSI_TOKEN_GET_URI) != "/ws") {
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, nullptr);
         return -1;
@@ -599,6 +675,34 @@ void HostServer::on_established(lws* wsi, SessionSlot* slot) {
     }
     ref.accepted = true;
     ++handshakes_since_trim_;
+}
+
+// Pings never reach us: lws 4.1 answers them itself, with no callback. But each pong leaves
+// POLLOUT on, and the next turn brings a writable callback with nothing queued: one per loop
+// turn in which the connection's pings were read, which is what a ping flood costs the host
+// (a read, a pong, two epoll_ctl calls, a callback). More than kMaxIdleWritables of those in
+// one second is a flood: closed with 1008 like other repeated abuse. Our own writes leave at
+// most one such callback each (lws draining a partial send), and a connection is written at
+// most every host.write_interval_ms (10 ms: 100 a second), so honest traffic stays below.
+namespace {
+constexpr uint32_t kMaxIdleWritables = 200;
+}  // namespace
+
+void HostServer::note_idle_writable(Connection& conn) {
+    if (!conn.queue.empty() || conn.close_code || conn.close_now) return;
+    const auto now_s = static_cast<uint32_t>(lws_now_usecs() / LWS_US_PER_SEC);
+    if (now_s != conn.idle_window_s) {
+        conn.idle_window_s = now_s;
+        conn.idle_writables = 0;
+    }
+    if (++conn.idle_writables <= kMaxIdleWritables) return;
+    char line[128];
+    std::snprintf(line, sizeof line, "connection %llu: ping flood, closing (1008)",
+                  static_cast<unsigned long long>(conn.id));
+    log(PRESENCE_LOG_WARN, line);
+    conn.close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+    conn.close_reason = "too many pings";
+    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
 // Binary messages are handed over like text (the plugin answers what is not UTF-8 JSON with
@@ -814,10 +918,10 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
     // Thousands of disconnects at once (a reconnect storm) arrive in one loop turn and take
     // ~80 us each in lws (mostly its _DEBUG scan of the descriptor table on every close).
     // Every 32 of them (~2.5 ms), waiting new connections (and accepted ones whose request
-    // has arrived since, awaiting_) go first (on_listen_ready), so a reconnect does not wait
+    // has arrived since, pending_) go first (on_listen_ready), so a reconnect does not wait
     // for the whole burst. Counted on closes, not on every event: a check on every event
-    // tried in five storms gave p99 0.08-0.6 s against 0.08-0.27 s (before awaiting_ existed,
-    // likely by taking connections before their request had arrived).
+    // tried in five storms gave p99 0.08-0.6 s against 0.08-0.27 s (before the host held such
+    // sockets, likely by taking connections before their request had arrived).
     if (listener_.is_open() && ++closes_since_accept_check_ >= 32) {
         closes_since_accept_check_ = 0;
         if (listen_work_waiting()) ev_loop_->run_reader_next();

@@ -179,12 +179,30 @@ TEST(Rest, HealthNeedsNoTokenAndCountsConnections) {
 TEST(Rest, MetricsArePrometheusText) {
     WsClient bob;
     connect_user(*host, bob, "bob");
-    HttpResponse r = rest_get(*host, "bob", "/metrics");
+    const std::string path = host->http_prefix() + "/metrics";
+    HttpResponse r = http_get(host->port(), path, host->admin_token());
     LONGS_EQUAL_TEXT(200, r.status, r.body.c_str());
     CHECK(r.headers["content-type"].find("text/plain") != std::string::npos);
     CHECK_TEXT(r.body.find("# TYPE") != std::string::npos, r.body.c_str());
     CHECK_TEXT(r.body.find("connections") != std::string::npos, r.body.c_str());
     CHECK_TEXT(r.body.find("_bucket") != std::string::npos, r.body.c_str());
+}
+
+// SPEC 6: operators only (host.admin_token), never an ordinary user's token.
+TEST(Rest, MetricsNeedTheAdminToken) {
+    const std::string path = host->http_prefix() + "/metrics";
+    HttpResponse r = http_get(host->port(), path);
+    LONGS_EQUAL_TEXT(401, r.status, r.body.c_str());
+    CHECK_TEXT(r.body.find("\"unauthorized\"") != std::string::npos, r.body.c_str());
+    r = rest_get(*host, "bob", "/metrics");  // a valid user token
+    LONGS_EQUAL_TEXT(401, r.status, r.body.c_str());
+    CHECK_TEXT(r.body.find("# TYPE") == std::string::npos, r.body.c_str());
+    r = rest_get(*host, "host.admin", "/metrics");  // the name the host gives its operator
+    LONGS_EQUAL_TEXT(401, r.status, r.body.c_str());
+    r = http_get(host->port(), path, "wrong-admin-token");
+    LONGS_EQUAL_TEXT(401, r.status, r.body.c_str());
+    r = http_get(host->port(), path, host->admin_token());
+    LONGS_EQUAL_TEXT(200, r.status, r.body.c_str());
 }
 
 TEST(Rest, AdminRouteNeedsTheAdminToken) {

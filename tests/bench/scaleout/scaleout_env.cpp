@@ -134,7 +134,7 @@ bool Env::prepare(const EnvOptions& options, const std::string& friends, std::st
             return false;
         }
     }
-    metrics_token_ = token("metrics-reader");
+    metrics_token_ = "admin-" + random_hex(8);  // GET /metrics needs host.admin_token (SPEC 6)
     if (!options_.redis) return true;
     redis_ = std::make_unique<presence::test::RedisServer>();
     if (!redis_->start(err)) return false;
@@ -159,6 +159,7 @@ bool Env::start_host(std::size_t slot, const std::string& instance_id, std::stri
             << "host.listen = 127.0.0.1:" << pick_free_port() << "\n"
             << "host.plugin = " << options_.plugin << "\n"
             << "host.auth_secret = " << secret_ << "\n"
+            << "host.admin_token = " << metrics_token_ << "\n"
             << "presence.friends_file = " << friends_path_ << "\n";
         if (redis_) {
             cfg << "presence.redis_url = " << redis_->url() << "\n"

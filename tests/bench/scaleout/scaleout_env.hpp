@@ -73,7 +73,7 @@ class Env {
     std::unique_ptr<presence::test::RedisServer> redis_;
     pid_t redis_pid_ = -1;
     std::vector<Host> hosts_;
-    std::string metrics_token_;
+    std::string metrics_token_;  // the hosts' host.admin_token: /metrics is for operators
 };
 
 // redis-server is on PATH (else the benchmarks cannot run: ctest skips them, exit 77).

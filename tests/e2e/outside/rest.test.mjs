@@ -30,8 +30,8 @@ const AUTHED_ROUTES = [
   ['PUT', '/visibility', { user_ids: [] }],
   ['PUT', '/visibility/someone'],
   ['DELETE', '/visibility/someone'],
-  // SPEC 6 marks only GET /health "no auth"; everything else, /metrics included, is 401 without
-  // a user.
+  // SPEC 6 marks only GET /health "no auth"; everything else is 401 without a user (and
+  // /metrics without the admin token).
   ['GET', '/metrics'],
 ];
 
@@ -169,7 +169,9 @@ describe('REST API (SPEC 6)', () => {
       const a = await open(A);
       a.send({ type: 'no_such_type' });
       await a.next((f) => f.type === 'error', 'error');
-      const r = await host.api('GET', '/metrics', A);
+      // SPEC 6: operators only. A user's token is refused; the admin token reads them.
+      assertErrorBody(await host.api('GET', '/metrics', A), 401);
+      const r = await host.http('GET', '/api/presence/metrics', host.adminToken);
       assert.equal(r.status, 200, r.text);
       assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
       const t = r.text;

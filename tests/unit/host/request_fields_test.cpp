@@ -23,3 +23,16 @@ TEST(RequestFields, BearerTokenNeedsTheBearerScheme) {
     STRCMP_EQUAL("", bearer_token("Bearer").c_str());
     STRCMP_EQUAL("", bearer_token("").c_str());
 }
+
+TEST(RequestFields, BadPercentEscapesAreFound) {
+    CHECK_FALSE(has_bad_percent_escape("GET /api/presence/users/bob HTTP/1.1"));
+    CHECK_FALSE(has_bad_percent_escape("GET /users/b%6Fb?x=%41%2f HTTP/1.1"));
+    CHECK_FALSE(has_bad_percent_escape("GET /ws?token=a.b-c HTTP/1.1"));
+    CHECK_FALSE(has_bad_percent_escape("garbage"));
+    CHECK(has_bad_percent_escape("GET /users/bob% HTTP/1.1"));
+    CHECK(has_bad_percent_escape("GET /users/bob%4 HTTP/1.1"));
+    CHECK(has_bad_percent_escape("GET /users/bob%zz HTTP/1.1"));
+    CHECK(has_bad_percent_escape("GET /users/a?q=%g1 HTTP/1.1"));
+    CHECK(has_bad_percent_escape("GET /users/%00bob HTTP/1.1"));
+    CHECK(has_bad_percent_escape("POST /x% HTTP/1.1"));
+}
