@@ -263,7 +263,15 @@ typedef struct presence_http_request {
      * at least those the plugin reads: If-None-Match (answered 304 when an ETag matches). */
     const presence_http_header* headers;
     size_t n_headers;
+    /* (plugin 0.2) PRESENCE_HTTP_* bits, 0 for none. */
+    uint32_t flags;
 } presence_http_request;
+
+/* presence_http_request.flags: the host checked its operator's credential for this request
+ * (presence-host: `Authorization: Bearer <host.admin_token>`). GET /metrics is answered only
+ * with this bit (SPEC 6: operators only, never an ordinary user's token), whatever user_id
+ * says; without it the plugin answers 401. No other route reads it. */
+#define PRESENCE_HTTP_OPERATOR 1u
 
 /*
  * What the host gives the plugin. Filled by the host, borrowed by create(): the plugin

@@ -52,6 +52,7 @@ struct HttpExchange {
     std::string method, path, query, user_id, authorization;
     std::string if_none_match;  // handed to the plugin (it answers 304 when its ETag matches)
     bool has_user = false;
+    bool operator_request = false;  // the admin token came with it (PRESENCE_HTTP_OPERATOR)
     bool body_too_large = false;
     std::string body;
     // The answer, once known. `response` starts with LWS_PRE spare bytes for lws_write.
@@ -194,9 +195,7 @@ class HostServer {
                 const presence_http_header* headers = nullptr, size_t n_headers = 0);
 
     // The plugin's metrics route (<presence.http_prefix>/metrics): the host lets only its admin
-    // token through, and names kOperatorUser as its user (the plugin needs one; what is checked
-    // here is the bearer, so a user token for that id still gets 401).
-    static constexpr const char* kOperatorUser = "host.admin";
+    // token through and marks it PRESENCE_HTTP_OPERATOR (the plugin refuses it without).
     std::string metrics_path_;
 
     ConfigFile config_;

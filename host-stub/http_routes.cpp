@@ -127,8 +127,7 @@ int HostServer::dispatch_http(HttpExchange& exchange) {
                    json_error("unauthorized", "metrics need the admin token"));
             return 0;
         }
-        exchange.user_id = kOperatorUser;
-        exchange.has_user = true;
+        exchange.operator_request = true;
     }
     if (!plugin_) {
         answer(exchange, 503, "application/json", json_error("unavailable", "stopping"));
@@ -143,6 +142,7 @@ int HostServer::dispatch_http(HttpExchange& exchange) {
     request.user_id = exchange.has_user ? exchange.user_id.c_str() : nullptr;
     request.body = exchange.body.empty() ? nullptr : exchange.body.data();
     request.body_len = exchange.body.size();
+    request.flags = exchange.operator_request ? PRESENCE_HTTP_OPERATOR : 0u;
     // The one request header the plugin reads (see presence_http_request.headers).
     static constexpr char kIfNoneMatch[] = "If-None-Match";
     const presence_http_header if_none_match{kIfNoneMatch, sizeof kIfNoneMatch - 1,

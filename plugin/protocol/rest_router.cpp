@@ -36,7 +36,8 @@ RouteMatch single(std::string_view method, const char* want, RouteId id) {
 // SPEC 6: only health is open (load balancers probe it). Metrics reveal live usage figures,
 // so a scraper authenticates like any client.
 bool route_needs_user(RouteId route) {
-    return route != RouteId::Health;
+    // Metrics need the host's operator flag instead (presence_http_request.flags).
+    return route != RouteId::Health && route != RouteId::Metrics;
 }
 
 RouteMatch match_route(std::string_view prefix, std::string_view method, std::string_view path) {

@@ -178,6 +178,11 @@ int Service::on_http(const presence_http_request& req) {
         respond_error(id, 405, "method_not_allowed", "allowed: " + m.allow);
         return PRESENCE_HTTP_HANDLED;
     }
+    if (m.route == RouteId::Metrics && !(PRESENCE_HAS_FIELD(&req, presence_http_request, flags) &&
+                                         (req.flags & PRESENCE_HTTP_OPERATOR))) {
+        respond_error(id, 401, "unauthorized", "metrics are for the host's operator");
+        return PRESENCE_HTTP_HANDLED;
+    }
     std::string user;
     if (protocol::route_needs_user(m.route)) {
         if (!req.user_id || !core::is_valid_user_id(req.user_id)) {

@@ -44,7 +44,8 @@ _Static_assert(offsetof(presence_http_request, body) == 48, "http.body");
 _Static_assert(offsetof(presence_http_request, body_len) == 56, "http.body_len");
 _Static_assert(offsetof(presence_http_request, headers) == 64, "http.headers (plugin 0.2)");
 _Static_assert(offsetof(presence_http_request, n_headers) == 72, "http.n_headers (plugin 0.2)");
-_Static_assert(sizeof(presence_http_request) == 80, "http size");
+_Static_assert(offsetof(presence_http_request, flags) == 80, "http.flags (plugin 0.2)");
+_Static_assert(sizeof(presence_http_request) == 88, "http size");
 
 /* Frozen array elements (no struct_size: they never grow). */
 _Static_assert(offsetof(presence_http_header, name) == 0, "header.name");

@@ -221,7 +221,7 @@ TEST_GROUP(PluginService) {
         api->on_message(p, conn, text.data(), text.size());
     }
     Response http(const char* method, const char* path, const char* user,
-                  const std::string& body = "", int* handled = nullptr) {
+                  const std::string& body = "", int* handled = nullptr, uint32_t flags = 0) {
         presence_http_request r{};
         r.struct_size = sizeof r;
         r.request_id = next_request++;
@@ -230,6 +230,7 @@ TEST_GROUP(PluginService) {
         r.user_id = user;
         r.body = body.data();
         r.body_len = body.size();
+        r.flags = flags;
         const int h = api->on_http(p, &r);
         if (handled) *handled = h;
         return host.responses[r.request_id];
@@ -442,7 +443,9 @@ TEST(PluginService, RestSeesFriendsOnlyAndHealthMetricsNeedNoAuth) {
         r.body.c_str());
     r = http("GET", "/api/presence/metrics", nullptr);
     LONGS_EQUAL(401, r.status);
-    r = http("GET", "/api/presence/metrics", "alice");
+    r = http("GET", "/api/presence/metrics", "alice");  // a user is not the operator
+    LONGS_EQUAL(401, r.status);
+    r = http("GET", "/api/presence/metrics", nullptr, "", nullptr, PRESENCE_HTTP_OPERATOR);
     LONGS_EQUAL(200, r.status);
     STRCMP_EQUAL("text/plain; version=0.0.4", r.content_type.c_str());
     CHECK(r.body.find("presence_connections 1\n") != std::string::npos);

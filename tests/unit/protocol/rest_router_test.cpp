@@ -62,6 +62,6 @@ TEST(RestRouter, WrongMethodIs405) {
 
 TEST(RestRouter, OnlyHealthNeedsNoUser) {
     CHECK_FALSE(route_needs_user(RouteId::Health));
-    CHECK_TRUE(route_needs_user(RouteId::Metrics));
+    CHECK_FALSE(route_needs_user(RouteId::Metrics));  // the operator flag instead
     CHECK_TRUE(route_needs_user(RouteId::Me));
 }
