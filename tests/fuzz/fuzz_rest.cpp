@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/types.hpp"
 #include "fake_host.hpp"
 #include "protocol/rest_router.hpp"
 
@@ -66,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(answer.has_value(), "a path under the prefix was not taken");
     }
     if (answer && answer->status == 401) {
-        require(user.empty(), "401 to a request with a user");
+        require(!presence::core::is_valid_user_id(user), "401 to a request with a valid user");
     }
     return 0;
 }
