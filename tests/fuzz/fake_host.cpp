@@ -137,7 +137,7 @@ std::optional<Answer> FakeHost::http(const std::string& method, const std::strin
     request.body_len = body.size();
     request.headers = if_none_match.empty() ? nullptr : &header;
     request.n_headers = if_none_match.empty() ? 0 : 1;
-    answers_[id].viewer = user;
+    answers_[id].viewer = user.substr(0, user.find('\0'));  // what the plugin reads of it
     const int handled = api_->on_http(plugin_, &request);
     require(handled == PRESENCE_HTTP_HANDLED || handled == PRESENCE_HTTP_NOT_MINE,
             "on_http returned neither HANDLED nor NOT_MINE");

@@ -67,7 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(answer.has_value(), "a path under the prefix was not taken");
     }
     if (answer && answer->status == 401) {
-        require(!presence::core::is_valid_user_id(user), "401 to a request with a valid user");
+        require(!presence::core::is_valid_user_id(user.c_str()),
+                "401 to a request with a valid user");
     }
     return 0;
 }
