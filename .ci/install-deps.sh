@@ -9,7 +9,6 @@ packages=(
   mariadb-server redis-server libbenchmark-dev
   clang-format gnuplot-nox curl procps
   dpkg-dev  # dpkg-shlibdeps and dpkg-deb for the Debian package (.ci/check-install.sh)
-  clang libclang-rt-14-dev  # the libFuzzer leg (.ci/fuzz.sh): clang++ and libFuzzer's runtime
 )
 
 missing=()
