@@ -23,7 +23,6 @@
 #include "host_server.hpp"
 #include "peer_address.hpp"
 #include "request_fields.hpp"
-#include "request_peek.hpp"
 #include "token.hpp"
 
 namespace presence_host {
@@ -363,19 +362,21 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool last_chance) {
         return Adoption::WithRequest;  // nothing left to do with it
     }
     const std::string_view head(first, seen > 0 ? static_cast<size_t>(seen) : 0);
-    const PeekDecision decision = decide_peeked(head, sizeof first, last_chance);
-    if (decision.verdict == PeekVerdict::HandOver) {
-        const size_t n = decision.request_bytes;
-        const ssize_t got = recv(fd, first, n, 0);  // what was peeked, exactly
-        if (got == static_cast<ssize_t>(n)) {
+    const size_t end = head.find("\r\n\r\n");
+    if (head.starts_with("GET ") && end != std::string_view::npos && end + 4 == head.size()) {
+        const ssize_t got = recv(fd, first, end + 4, 0);  // what was peeked, exactly
+        if (got == static_cast<ssize_t>(end + 4)) {
             // On failure (e.g. lws at its descriptor limit) lws closes the socket.
-            lws_adopt_socket_vhost_readbuf(vhost_, fd, first, n);
+            lws_adopt_socket_vhost_readbuf(vhost_, fd, first, end + 4);
         } else {
             ::close(fd);
         }
         return Adoption::WithRequest;
     }
-    if (decision.verdict == PeekVerdict::Wait) return Adoption::Waiting;
+    const bool may_be_get = std::string_view("GET ").starts_with(head.substr(0, 4));
+    if (!last_chance && may_be_get && end == std::string_view::npos && head.size() < sizeof first) {
+        return Adoption::Waiting;
+    }
     lws_adopt_socket_vhost(vhost_, fd);
     return Adoption::Bare;
 }
