@@ -4,7 +4,8 @@
 # suite, the install and the Debian package checked from that build (.ci/check-install.sh),
 # then an AddressSanitizer + UBSan build running the unit, abi and e2e suites again, and a
 # ThreadSanitizer build running the suites where the plugin's own threads work (the Redis link
-# with several instances, the Redis client, the core).
+# with several instances, the Redis client, the core), and a clang libFuzzer build running every
+# fuzz target for a bounded time (.ci/fuzz.sh).
 # Exits non-zero on any failure and prints one summary line at the end.
 set -euo pipefail
 
@@ -18,12 +19,13 @@ release_result="not run"
 install_result="not run"
 asan_result="not run"
 tsan_result="not run"
+fuzz_result="not run"
 
 summary() {
   local rc=$?
   local took=$(( $(date +%s) - started ))
   echo
-  echo "SUMMARY: format: ${format_result}; release build+ctest: ${release_result}; install+deb: ${install_result}; asan build+ctest: ${asan_result}; tsan build+ctest: ${tsan_result}; ${took}s; exit ${rc}"
+  echo "SUMMARY: format: ${format_result}; release build+ctest: ${release_result}; install+deb: ${install_result}; asan build+ctest: ${asan_result}; tsan build+ctest: ${tsan_result}; libfuzzer: ${fuzz_result}; ${took}s; exit ${rc}"
 }
 trap summary EXIT
 
@@ -70,3 +72,9 @@ export TSAN_OPTIONS="halt_on_error=1:exitcode=66"
 ctest --test-dir build/tsan --output-on-failure -j1 --timeout 900 \
   --tests-regex '^(core_tests|redis_client_tests|scaleout_tests)$' --no-tests=error
 tsan_result="passed"
+
+# 5. libFuzzer: a clang build (ASan + UBSan) of the fuzz targets, each run for 15 s from its
+# seeds (the g++ legs above ran each target's seeds and fixed mutations: fuzz_smoke_*).
+fuzz_result="failed"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}" JOBS="$jobs" bash .ci/fuzz.sh
+fuzz_result="passed"

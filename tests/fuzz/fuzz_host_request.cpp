@@ -1,0 +1,55 @@
+// Fuzz target over what presence-host reads from a client: the query string (query_param), the
+// Authorization header (bearer_token), the POST /admin/friendships body
+// (read_admin_friendships), and host.listen. No crash, and: a bearer token has no surrounding
+// blanks; an admin body is refused with a JSON error or gives at most kMaxAdminOps add/remove
+// ops, and never with a wrong admin token. The input: line 1 is the query, the Authorization
+// value and host.listen, the rest the admin body.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "admin_routes.hpp"
+#include "fake_host.hpp"
+#include "listen_address.hpp"
+#include "request_fields.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace presence_host;
+    using presence_fuzz::require;
+    const std::string_view input(reinterpret_cast<const char*>(data), size);
+    const auto nl = input.find('\n');
+    const std::string_view first = input.substr(0, nl);
+    const std::string_view body = nl == std::string_view::npos ? "" : input.substr(nl + 1);
+
+    ListenAddress address;
+    std::string listen_error;
+    if (parse_listen_address(first, address, listen_error)) {
+        require(address.port >= 0 && address.port <= 65535, "listen port out of range");
+    } else {
+        require(!listen_error.empty(), "host.listen refused without a reason");
+    }
+
+    for (const char* name : {"token", "user", "", "a"}) {
+        const std::string value = query_param(first, name);
+        require(value.size() <= first.size(), "a query value longer than the query");
+    }
+    const std::string token = bearer_token(first);
+    require(token.empty() || (token.front() != ' ' && token.back() != ' '),
+            "a bearer token with surrounding blanks");
+
+    const AdminRequest request = read_admin_friendships("POST", "admin", "admin", body);
+    if (!request.ok()) {
+        require(presence_fuzz::is_valid_json(request.refusal.body), "admin refusal is not JSON");
+        require(request.refusal.status >= 400 && request.refusal.status < 600,
+                "admin refusal is not an error status");
+    } else {
+        require(request.ops.size() <= kMaxAdminOps, "more admin ops than allowed");
+        for (const auto& op : request.ops) {
+            require(op.op == PRESENCE_FRIENDSHIP_ADD || op.op == PRESENCE_FRIENDSHIP_REMOVE,
+                    "an admin op that is neither add nor remove");
+        }
+    }
+    const AdminRequest unauthorized = read_admin_friendships("POST", "admin", "nope", body);
+    require(!unauthorized.ok(), "admin body accepted with a wrong token");
+    return 0;
+}
