@@ -24,6 +24,7 @@
 #include "host_server.hpp"
 #include "peer_address.hpp"
 #include "request_fields.hpp"
+#include "request_peek.hpp"
 #include "token.hpp"
 
 namespace presence_host {
@@ -420,19 +421,20 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
         return Adoption::WithRequest;  // nothing left to do with it
     }
     const std::string_view head(first, seen > 0 ? static_cast<size_t>(seen) : 0);
-    const size_t end = head.find("\r\n\r\n");
-    if (end == std::string_view::npos && head.size() < sizeof first) return Adoption::Waiting;
+    const PeekDecision decision = decide_peek(head, sizeof first);
+    if (decision.verdict == PeekVerdict::Wait) return Adoption::Waiting;
     let_go();
-    if (has_bad_percent_escape(head.substr(0, head.find("\r\n")))) {
-        refuse_bad_request(fd, end == std::string_view::npos ? head.size() : end + 4,
+    if (decision.verdict == PeekVerdict::BadEscape) {
+        refuse_bad_request(fd, decision.request_bytes,
                            json_error("bad_request", "malformed %-escape in the request path"));
         return Adoption::WithRequest;
     }
-    if (head.starts_with("GET ") && end != std::string_view::npos && end + 4 == head.size()) {
-        const ssize_t got = recv(fd, first, end + 4, 0);  // what was peeked, exactly
-        if (got == static_cast<ssize_t>(end + 4)) {
+    if (decision.verdict == PeekVerdict::WholeGet) {
+        const size_t n = decision.request_bytes;
+        const ssize_t got = recv(fd, first, n, 0);  // what was peeked, exactly
+        if (got == static_cast<ssize_t>(n)) {
             // On failure (e.g. lws at its descriptor limit) lws closes the socket.
-            lws_adopt_socket_vhost_readbuf(vhost_, fd, first, end + 4);
+            lws_adopt_socket_vhost_readbuf(vhost_, fd, first, n);
         } else {
             ::close(fd);
         }

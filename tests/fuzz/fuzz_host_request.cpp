@@ -1,5 +1,6 @@
-// Fuzz target over what presence-host reads from a client: the query string (query_param), the
-// Authorization header (bearer_token), the POST /admin/friendships body
+// Fuzz target over what presence-host reads from a client: the peek decision of its acceptor
+// over the whole input (decide_peek, with a bad %-escape check), the query string (query_param),
+// the Authorization header (bearer_token), the POST /admin/friendships body
 // (read_admin_friendships), and host.listen. No crash, and: a bearer token has no surrounding
 // blanks; an admin body is refused with a JSON error or gives at most kMaxAdminOps add/remove
 // ops, and never with a wrong admin token. The input: line 1 is the query, the Authorization
@@ -12,6 +13,7 @@
 #include "fake_host.hpp"
 #include "listen_address.hpp"
 #include "request_fields.hpp"
+#include "request_peek.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace presence_host;
@@ -20,6 +22,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto nl = input.find('\n');
     const std::string_view first = input.substr(0, nl);
     const std::string_view body = nl == std::string_view::npos ? "" : input.substr(nl + 1);
+
+    // The acceptor's peek, at the input's size and at a smaller buffer: what it reads is
+    // what it saw, a whole GET is exactly a header block, and waiting only while one can come.
+    for (const std::size_t capacity : {input.size(), input.size() + 1, std::size_t{64}}) {
+        const std::string_view head = input.substr(0, capacity);
+        const PeekDecision d = decide_peek(head, capacity);
+        require(d.request_bytes <= head.size(), "peek reads more than it saw");
+        const bool ended = head.find("\r\n\r\n") != std::string_view::npos;
+        switch (d.verdict) {
+            case PeekVerdict::Wait:
+                require(!ended && head.size() < capacity, "waiting on a finished or full peek");
+                break;
+            case PeekVerdict::BadEscape:
+                require(has_bad_percent_escape(head.substr(0, head.find("\r\n"))),
+                        "a bad escape that is not in the request line");
+                break;
+            case PeekVerdict::WholeGet:
+                require(head.starts_with("GET ") && d.request_bytes == head.size() &&
+                            head.substr(head.size() - 4) == "\r\n\r\n" &&
+                            head.find("\r\n\r\n") == head.size() - 4,
+                        "a whole GET that is not exactly one header block");
+                break;
+            case PeekVerdict::Bare:
+                require(d.request_bytes == 0, "bare adoption with bytes read");
+                break;
+        }
+    }
 
     ListenAddress address;
     std::string listen_error;
