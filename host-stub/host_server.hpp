@@ -35,8 +35,6 @@ struct Connection {
     // take it), then written and the socket half-closed while input drains (close_linger).
     enum class Closing : uint8_t { no, frame_written, lingering };
     Closing closing = Closing::no;
-    bool cut_mid_frame = false;    // cut inside a large frame: no close frame (it would land
-                                   // inside that frame's payload)
     bool accepted = false;         // on_connect said yes, so on_disconnect is owed
     bool close_now = false;        // slow reader: close without draining
     bool oversized = false;        // current message passed max_message_bytes; drop the rest

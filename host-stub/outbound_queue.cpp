@@ -63,4 +63,18 @@ void OutboundQueue::clear(OutboundBudget& budget) {
     front_sent_ = 0;
 }
 
+void OutboundQueue::clear_behind_sending(OutboundBudget& budget) {
+    if (empty() || front_sent_ == 0) {
+        clear(budget);
+        return;
+    }
+    const SharedFrame sending = front();
+    const size_t sent = front_sent_;
+    clear(budget);
+    frames_.push_back(sending);
+    bytes_ = sending.size();
+    budget.add(bytes_);
+    front_sent_ = sent;
+}
+
 }  // namespace presence_host

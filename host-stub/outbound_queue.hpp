@@ -87,6 +87,9 @@ class OutboundQueue {
     void advance_front(size_t n, OutboundBudget& budget);
     void pop(OutboundBudget& budget);
     void clear(OutboundBudget& budget);
+    // Drops everything but a front() that is partly sent (its rest must still go, or the
+    // stream would be cut inside a frame); clear() when none is.
+    void clear_behind_sending(OutboundBudget& budget);
 
     size_t queued_bytes() const { return bytes_; }
     size_t queued_frames() const { return frames_.size() - head_; }

@@ -660,10 +660,11 @@ int HostServer::on_ws_writeable(Connection& conn) {
         close_linger(conn);  // lws' buffer (the close frame's tail) has reached the socket
         return 0;
     }
+    // A cut connection may still owe the rest of a large frame it was in the middle of.
+    if (!conn.queue.empty()) return write_queued(conn);
     if (conn.close_now) {
         return send_close_frame(conn, LWS_CLOSE_STATUS_POLICY_VIOLATION, conn.close_reason);
     }
-    if (!conn.queue.empty()) return write_queued(conn);
     if (conn.close_code) return send_close_frame(conn, conn.close_code, conn.close_reason);
     return 0;
 }
@@ -675,7 +676,6 @@ int HostServer::on_ws_writeable(Connection& conn) {
 // out, then close_linger() half-closes the socket and lets input drain until the peer closes
 // (or kLingerSeconds pass); only then does lws close the descriptor.
 int HostServer::send_close_frame(Connection& conn, uint16_t code, const std::string& reason) {
-    if (conn.cut_mid_frame) return -1;  // a close frame would be read as frame payload
     const size_t reason_len = std::min<size_t>(reason.size(), 120);  // a close frame holds 123
     unsigned char buffer[LWS_PRE + 4 + 120];
     unsigned char* frame = buffer + LWS_PRE;
@@ -734,7 +734,9 @@ int HostServer::write_queued(Connection& conn) {
         }
         if (lws_write(conn.wsi, batch_.data(), batch_.size(), LWS_WRITE_RAW) < 0) return -1;
     }
-    if (!conn.queue.empty() || conn.close_code) lws_callback_on_writable(conn.wsi);
+    if (!conn.queue.empty() || conn.close_code || conn.close_now) {
+        lws_callback_on_writable(conn.wsi);
+    }
     return 0;
 }
 
@@ -906,11 +908,11 @@ bool HostServer::enqueue(Connection& conn, const SharedFrame& frame) {
     return false;
 }
 
-// Drops the backlog and closes with 1008 (`reason` is a literal). If the socket never becomes
-// writable again the timeout closes it anyway.
+// Drops the backlog and closes with 1008 (`reason` is a literal). A large frame already partly
+// sent is finished first, so the client reads whole frames and then the close frame. If the
+// socket never becomes writable again the timeout closes it anyway.
 void HostServer::cut_off(Connection& conn, const char* reason) {
-    conn.cut_mid_frame = !conn.queue.empty() && conn.queue.front_sent() > 0;
-    conn.queue.clear(budget_);
+    conn.queue.clear_behind_sending(budget_);
     conn.close_now = true;
     conn.close_reason = reason;
     lws_callback_on_writable(conn.wsi);

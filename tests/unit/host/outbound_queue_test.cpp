@@ -131,3 +131,27 @@ TEST(OutboundQueue, ClearDropsEverything) {
     CHECK_TRUE(queue.empty());
     LONGS_EQUAL(1, frame.use_count());
 }
+
+// A cut keeps the rest of a frame already partly on the wire (the stream must not end inside
+// a frame) and drops everything behind it; with nothing partly sent it drops everything.
+TEST(OutboundQueue, ClearBehindSendingKeepsOnlyAPartlySentFront) {
+    OutboundQueue queue;
+    QueueBounds bounds;
+    const std::string big(100, 'b');
+    CHECK_TRUE(queue.push(SharedFrame::copy_of(big.data(), big.size()), bounds, budget));
+    CHECK_TRUE(queue.push(SharedFrame::copy_of("next", 4), bounds, budget));
+    queue.clear_behind_sending(budget);
+    CHECK_TRUE(queue.empty());
+    LONGS_EQUAL(0, budget.used());
+
+    CHECK_TRUE(queue.push(SharedFrame::copy_of(big.data(), big.size()), bounds, budget));
+    CHECK_TRUE(queue.push(SharedFrame::copy_of("next", 4), bounds, budget));
+    queue.advance_front(40, budget);
+    queue.clear_behind_sending(budget);
+    LONGS_EQUAL(1, queue.queued_frames());
+    LONGS_EQUAL(40, queue.front_sent());
+    LONGS_EQUAL(100, budget.used());
+    queue.advance_front(60, budget);
+    CHECK_TRUE(queue.empty());
+    LONGS_EQUAL(0, budget.used());
+}
