@@ -99,8 +99,10 @@ double longest_heartbeat_ms(WsClient& client, const std::atomic<bool>& stop) {
     double longest = 0;
     while (!stop.load()) {
         const auto start = std::chrono::steady_clock::now();
-        if (!client.send_text(kHeartbeat) || !client.wait_for("presence_heartbeat_ack")) break;
+        const bool ok = client.send_text(kHeartbeat) &&
+                        client.wait_for("presence_heartbeat_ack", nullptr, 20000);
         longest = std::max(longest, ms_since(start));
+        if (!ok) break;
         usleep(25 * 1000);
     }
     return longest;
