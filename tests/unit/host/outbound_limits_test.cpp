@@ -315,3 +315,21 @@ TEST(HostOutbound, AbuseCloseArrivesAs1008WhileTheClientKeepsSending) {
     std::printf("\n  [figure] abuse close, 50 rounds while sending: %s\n", summary.c_str());
     LONGS_EQUAL_TEXT(50, outcomes["1008"], summary.c_str());
 }
+
+// host.max_outbound_bytes must be a number of bytes no smaller than one connection's bound;
+// anything else stops the host with a reason naming the key.
+TEST(HostOutbound, NonsenseOutboundBudgetIsRefusedWithItsName) {
+    char pattern[] = "/tmp/presence-outbound-XXXXXX";
+    CHECK_TRUE(mkdtemp(pattern) != nullptr);
+    const std::string config = std::string(pattern) + "/host.conf";
+    for (const char* value : {"lots", "-1", "0", "1048576"}) {  // the last < max_queue_bytes
+        std::ofstream(config) << base_config() << "host.max_outbound_bytes = " << value << "\n";
+        const std::string out = host_test::run_and_capture(
+            "timeout 20 " + std::string(PRESENCE_HOST_EXE) + " --config " + config + " --plugin " +
+            PRESENCE_PLUGIN_SO + " 2>&1 >/dev/null; echo \"exit=$?\"");
+        STRCMP_CONTAINS("host.max_outbound_bytes", out.c_str());
+        STRCMP_CONTAINS("exit=2", out.c_str());
+    }
+    std::remove(config.c_str());
+    rmdir(pattern);
+}
