@@ -35,6 +35,7 @@ struct Connection {
     // take it), then written and the socket half-closed while input drains (close_linger).
     enum class Closing : uint8_t { no, frame_written, lingering };
     Closing closing = Closing::no;
+    bool outside_budget = false;   // cut off: its queue counts in draining_, not budget_
     bool accepted = false;         // on_connect said yes, so on_disconnect is owed
     bool close_now = false;        // slow reader: close without draining
     bool oversized = false;        // current message passed max_message_bytes; drop the rest
@@ -208,8 +209,13 @@ class HostServer {
     } tick_timer_{};
     std::atomic<bool> stopping_{false};
 
-    // What every connection's queue holds, against host.max_outbound_bytes.
+    // What every connection's queue holds, against host.max_outbound_bytes; what cut-off
+    // connections still owe (the rest of a frame in progress) counts in draining_ instead.
     OutboundBudget budget_;
+    OutboundBudget draining_;
+    OutboundBudget& budget_of(const Connection& conn) {
+        return conn.outside_budget ? draining_ : budget_;
+    }
     // enforce_outbound_budget()'s list of backlogs, reused (it runs only past the budget).
     std::vector<std::pair<size_t, Connection*>> backlogs_;
     // One batch buffer for the whole server, reused by every writable callback (loop thread).

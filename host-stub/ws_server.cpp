@@ -715,7 +715,7 @@ int HostServer::write_queued(Connection& conn) {
     } else if (conn.queue.queued_frames() == 1) {
         // One frame: lws frames it in the frame's own headroom, no copy.
         const SharedFrame frame = conn.queue.front();  // keeps the bytes alive over the write
-        conn.queue.pop(budget_);
+        conn.queue.pop(budget_of(conn));
         if (lws_write(conn.wsi, frame.payload(), frame.size(), LWS_WRITE_TEXT) < 0) return -1;
     } else {
         // Several frames (a fan-out burst, or a backlog while the socket was full): frame them
@@ -730,7 +730,7 @@ int HostServer::write_queued(Connection& conn) {
             // A large frame goes in pieces of its own, next time.
             if (frame.size() > FrameBatch::kMaxBytes || !batch_.add(frame.payload(), frame.size()))
                 break;
-            conn.queue.pop(budget_);
+            conn.queue.pop(budget_of(conn));
         }
         if (lws_write(conn.wsi, batch_.data(), batch_.size(), LWS_WRITE_RAW) < 0) return -1;
     }
@@ -749,7 +749,7 @@ int HostServer::write_large_frame_piece(Connection& conn) {
     const size_t offset = conn.queue.front_sent();
     const size_t len = std::min(FrameBatch::kMaxBytes, frame.size() - offset);
     batch_.start_piece(frame.payload(), frame.size(), offset, len);
-    conn.queue.advance_front(len, budget_);
+    conn.queue.advance_front(len, budget_of(conn));
     return lws_write(conn.wsi, batch_.data(), batch_.size(), LWS_WRITE_RAW) < 0 ? -1 : 0;
 }
 
@@ -802,7 +802,7 @@ void HostServer::flush_pending_writes() {
 // The socket failed: nothing more is queued for it and lws closes it on its next pass (no
 // close frame: there is no one to read it).
 void HostServer::drop_failed_socket(Connection& conn) {
-    conn.queue.clear(budget_);
+    conn.queue.clear(budget_of(conn));
     conn.close_now = true;
     lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
@@ -832,7 +832,7 @@ bool HostServer::stage_queued(Connection& conn) {
         }
         used += write_text_frame(room.data() + used, frame.payload(), frame.size());
         ++frames;
-        conn.queue.pop(budget_);
+        conn.queue.pop(budget_of(conn));
     }
     ring_.stage_send(lws_get_socket_fd(conn.wsi), used, reinterpret_cast<uintptr_t>(&conn));
     return true;
@@ -888,13 +888,13 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
     slot->connection = nullptr;
     const uint64_t id = conn->id;
     conn->close_now = true;  // sends from inside on_disconnect are refused, not queued
-    conn->queue.clear(budget_);
+    conn->queue.clear(budget_of(*conn));
     if (conn->accepted && plugin_) api_->on_disconnect(plugin_, id);
     connections_.erase(id);
 }
 
 bool HostServer::enqueue(Connection& conn, const SharedFrame& frame) {
-    if (conn.queue.push(frame, options_.bounds, budget_)) {
+    if (conn.queue.push(frame, options_.bounds, budget_of(conn))) {
         request_write(conn);
         if (budget_.exceeded()) enforce_outbound_budget();  // rare: one compare otherwise
         return !conn.close_now;
@@ -912,7 +912,15 @@ bool HostServer::enqueue(Connection& conn, const SharedFrame& frame) {
 // sent is finished first, so the client reads whole frames and then the close frame. If the
 // socket never becomes writable again the timeout closes it anyway.
 void HostServer::cut_off(Connection& conn, const char* reason) {
-    conn.queue.clear_behind_sending(budget_);
+    conn.queue.clear_behind_sending(budget_of(conn));
+    if (!conn.outside_budget) {
+        // What it still owes (at most the frame in progress) leaves the budget: it is gone
+        // within 5 s, and counting it would make every later push rescan the connections
+        // and cut clients that keep up.
+        budget_.remove(conn.queue.queued_bytes());
+        draining_.add(conn.queue.queued_bytes());
+        conn.outside_budget = true;
+    }
     conn.close_now = true;
     conn.close_reason = reason;
     lws_callback_on_writable(conn.wsi);
