@@ -259,8 +259,10 @@ TEST(HostOutbound, QueryHogsAreHeldToTheGlobalBudgetLargestFirst) {
         CHECK_TRUE(client.send_text(kHeartbeat));
         CHECK_TRUE(client.wait_for("presence_heartbeat_ack"));
     }
-    // The cut ones are big hogs, each told 1008 once it reads.
-    int closed_1008 = 0;
+    // The cut ones are big hogs: each ends with 1008 once it reads, or, if it did not read
+    // within 5 s of the cut (its socket full, so the close frame could not be written), the
+    // host has closed it without one. The others got all 20 answers.
+    int closed_1008 = 0, closed_silently = 0;
     for (WsClient& client : big) {
         std::string payload;
         int opcode = 0;
@@ -271,13 +273,16 @@ TEST(HostOutbound, QueryHogsAreHeldToTheGlobalBudgetLargestFirst) {
             LONGS_EQUAL(1008, (static_cast<unsigned char>(payload[0]) << 8) |
                                   static_cast<unsigned char>(payload[1]));
             ++closed_1008;
+        } else if (opcode != 1) {
+            ++closed_silently;
         }
     }
-    LONGS_EQUAL(static_cast<long>(cuts), closed_1008);
+    LONGS_EQUAL(static_cast<long>(cuts), closed_1008 + closed_silently);
     std::printf(
-        "\n  [figure] query hogs: %d small + %d big, budget 24576 KiB: %zu big ones cut (1008), "
-        "host RSS %ld KiB before, %ld KiB at peak (+%ld KiB)\n",
-        kSmall, kBig, cuts, rss_before, rss_peak, rss_peak - rss_before);
+        "\n  [figure] query hogs: %d small + %d big, budget 24576 KiB: %zu big ones cut (%d read "
+        "1008, %d closed before they read), host RSS %ld KiB before, %ld KiB at peak (+%ld KiB)\n",
+        kSmall, kBig, cuts, closed_1008, closed_silently, rss_before, rss_peak,
+        rss_peak - rss_before);
 }
 
 // The abuse close (too many invalid frames) while the client is still sending: the client
