@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -199,8 +200,10 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
     }
     // Not set: 64 MiB, or 4 connections' worth when max_queue_bytes is large. Below one
     // connection's bound it would cut connections the per-connection bound allows.
-    const size_t default_outbound =
-        std::max<size_t>(size_t{64} * 1024 * 1024, 4 * options.bounds.max_bytes);
+    const size_t four_queues = options.bounds.max_bytes > SIZE_MAX / 4
+                                   ? SIZE_MAX
+                                   : 4 * options.bounds.max_bytes;  // no wrap-around
+    const size_t default_outbound = std::max<size_t>(size_t{64} * 1024 * 1024, four_queues);
     const std::string* outbound = config.find("host.max_outbound_bytes");
     options.max_outbound_bytes = default_outbound;
     if (outbound && (!parse_size(*outbound, options.max_outbound_bytes) ||
