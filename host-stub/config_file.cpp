@@ -7,24 +7,27 @@
 namespace presence_host {
 namespace {
 
-constexpr std::array<std::string_view, 18> kHostKeys = {"host.header_tables",
-                                                        "host.write_interval_ms",
-                                                        "host.listen",
-                                                        "host.plugin",
-                                                        "host.auth_secret",
-                                                        "host.admin_token",
-                                                        "host.max_queue_bytes",
-                                                        "host.max_queue_frames",
-                                                        "host.token_ttl_s",
-                                                        "host.event_lib",
-                                                        "host.log_level",
-                                                        "host.demo",
-                                                        "host.io_uring",
-                                                        "host.reuse_port",
-                                                        "host.friendships_table",
-                                                        "host.max_pending_sockets",
-                                                        "host.max_pending_per_address",
-                                                        "host.pending_timeout_ms"};
+constexpr std::array<std::string_view, 19> kHostKeys = {
+    "host.header_tables",
+    "host.write_interval_ms",
+    "host.listen",
+    "host.plugin",
+    "host.auth_secret",
+    "host.admin_token",
+    "host.max_queue_bytes",
+    "host.max_queue_frames",
+    "host.token_ttl_s",
+    "host.event_lib",
+    "host.log_level",
+    "host.demo",
+    "host.io_uring",
+    "host.reuse_port",
+    "host.friendships_table",
+    "host.max_outbound_bytes",
+    "host.max_pending_sockets",
+    "host.max_pending_per_address",
+    "host.pending_timeout_ms",
+};
 
 std::string_view trim(std::string_view s) {
     const char* blanks = " \t\r\n";

@@ -18,7 +18,16 @@
 //   host.admin_token     bearer token for POST /admin/friendships (unset: the route is 404)
 //                        and for GET <presence.http_prefix>/metrics (unset: 401 to everyone).
 //   host.max_queue_bytes bound of one connection's outgoing queue in bytes (default 4194304);
-//                        a reader past it is closed with 1008.
+//                        a reader past it is closed with 1008. It counts the frames queued
+//                        behind the oldest one (the frame being sent): a single frame larger
+//                        than the bound (the snapshot of a user with 100,000 friends, ~8 MB)
+//                        is accepted into an empty queue and sent in 64 KiB pieces.
+//   host.max_outbound_bytes what the outgoing queues of ALL connections may hold together
+//                        (default 67108864, 64 MiB, or 4 x host.max_queue_bytes when that is
+//                        more). Past it the largest backlogs are closed with 1008 until the
+//                        rest fits; connections that keep up hold a few frames and are not
+//                        touched. A frame fanned out to N queues counts N times. Must be at
+//                        least host.max_queue_bytes.
 //   host.max_queue_frames bound of one connection's outgoing queue in frames (default 4096).
 //   host.header_tables   how many requests may have their headers parsed at once (default
 //                        8192); each table is ~5 KiB while in use, so this bounds handshake

@@ -47,4 +47,15 @@ bool FrameBatch::add(const unsigned char* payload, size_t len) {
     return true;
 }
 
+void FrameBatch::start_piece(const unsigned char* payload, size_t total, size_t offset,
+                             size_t len) {
+    clear();
+    const size_t needed = kHeadroom + kMaxFrameHeader + len;
+    if (buffer_.size() < needed) buffer_.resize(needed);
+    if (offset == 0) used_ = write_text_frame_header(buffer_.data() + kHeadroom, total);
+    if (len) std::memcpy(buffer_.data() + kHeadroom + used_, payload + offset, len);
+    used_ += len;
+    frames_ = 1;
+}
+
 }  // namespace presence_host

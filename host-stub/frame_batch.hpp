@@ -41,6 +41,11 @@ class FrameBatch {
     // Appends one framed payload; false (and nothing added) when a bound would be passed.
     // The first frame is always taken whatever its size, so a batch is never empty.
     bool add(const unsigned char* payload, size_t len);
+    // Starts a batch holding one piece of a frame too large to batch (more than kMaxBytes,
+    // e.g. a snapshot of 100,000 friends): the frame's header first when `offset` is 0 (for
+    // all `total` payload bytes), then payload[offset, offset + len). Such a frame goes out
+    // one piece per write, so it never holds the loop for long nor lands whole in lws' buffer.
+    void start_piece(const unsigned char* payload, size_t total, size_t offset, size_t len);
 
     size_t frames() const { return frames_; }
     // The framed bytes (without the headroom); kHeadroom writable bytes precede them.

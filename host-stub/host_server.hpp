@@ -30,8 +30,13 @@ struct Connection {
     lws* wsi = nullptr;
     uint64_t id = 0;
     OutboundQueue queue;
-    std::string partial;           // reassembly of a fragmented message; empty almost always
-    uint16_t close_code = 0;       // nonzero: close after the queue drains
+    std::string partial;      // reassembly of a fragmented message; empty almost always
+    uint16_t close_code = 0;  // nonzero: close after the queue drains
+    // How far the close has gone: the close frame handed to lws (waiting for a full socket to
+    // take it), then written and the socket half-closed while input drains (close_linger).
+    enum class Closing : uint8_t { no, frame_written, lingering };
+    Closing closing = Closing::no;
+    bool outside_budget = false;   // cut off: its queue counts in draining_, not budget_
     bool accepted = false;         // on_connect said yes, so on_disconnect is owed
     bool close_now = false;        // slow reader: close without draining
     bool oversized = false;        // current message passed max_message_bytes; drop the rest
@@ -78,6 +83,8 @@ struct HostOptions {
     std::string auth_secret;
     std::string admin_token;
     QueueBounds bounds;
+    // host.max_outbound_bytes: what all connections' queues may hold together (OutboundBudget).
+    size_t max_outbound_bytes = 64u * 1024u * 1024u;
     // From the plugin (max_message_bytes) once it runs; the setting parsed here is the fallback
     // for a plugin older than that slot.
     size_t max_message_bytes = 65536;
@@ -176,6 +183,11 @@ class HostServer {
     void note_pending_pressure();
     void on_ws_closed(SessionSlot* slot);
     bool enqueue(Connection& conn, const SharedFrame& frame);
+    int write_large_frame_piece(Connection& conn);
+    void cut_off(Connection& conn, const char* reason);
+    void enforce_outbound_budget();
+    int send_close_frame(Connection& conn, uint16_t code, const std::string& reason);
+    void close_linger(Connection& conn);
     void destroy_plugin();
     void trim_heap_after_handshakes();
     void schedule_tick();
@@ -212,6 +224,15 @@ class HostServer {
     } tick_timer_{};
     std::atomic<bool> stopping_{false};
 
+    // What every connection's queue holds, against host.max_outbound_bytes; what cut-off
+    // connections still owe (the rest of a frame in progress) counts in draining_ instead.
+    OutboundBudget budget_;
+    OutboundBudget draining_;
+    OutboundBudget& budget_of(const Connection& conn) {
+        return conn.outside_budget ? draining_ : budget_;
+    }
+    // enforce_outbound_budget()'s list of backlogs, reused (it runs only past the budget).
+    std::vector<std::pair<size_t, Connection*>> backlogs_;
     // One batch buffer for the whole server, reused by every writable callback (loop thread).
     FrameBatch batch_;
     // libev (the default): our own loop, so frames can be written at the end of each turn.

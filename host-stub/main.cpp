@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -194,6 +196,21 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
     if (!parse_size(config.get_or("host.max_queue_frames", "4096"), options.bounds.max_frames) ||
         options.bounds.max_frames == 0) {
         error = "host.max_queue_frames must be a positive number";
+        return false;
+    }
+    // Not set: 64 MiB, or 4 connections' worth when max_queue_bytes is large. Below one
+    // connection's bound it would cut connections the per-connection bound allows.
+    const size_t four_queues = options.bounds.max_bytes > SIZE_MAX / 4
+                                   ? SIZE_MAX
+                                   : 4 * options.bounds.max_bytes;  // no wrap-around
+    const size_t default_outbound = std::max<size_t>(size_t{64} * 1024 * 1024, four_queues);
+    const std::string* outbound = config.find("host.max_outbound_bytes");
+    options.max_outbound_bytes = default_outbound;
+    if (outbound && (!parse_size(*outbound, options.max_outbound_bytes) ||
+                     options.max_outbound_bytes < options.bounds.max_bytes)) {
+        error =
+            "host.max_outbound_bytes must be a number of bytes of at least host.max_queue_bytes (" +
+            std::to_string(options.bounds.max_bytes) + ")";
         return false;
     }
     // The plugin validates presence.max_message_bytes itself (a bad value stops create()) and

@@ -108,6 +108,7 @@ HostServer::HostServer(ConfigFile config, HostOptions options, const presence_pl
     : config_(std::move(config)),
       options_(std::move(options)),
       api_(api),
+      budget_(options_.max_outbound_bytes),
       pending_(options_.pending) {
     tick_timer_.owner = this;
     metrics_path_ = config_.get_or("presence.http_prefix", "/api/presence") + "/metrics";
@@ -758,30 +759,67 @@ void HostServer::on_receive(Connection& conn, const char* data, size_t len) {
 }
 
 int HostServer::on_ws_writeable(Connection& conn) {
-    if (conn.close_now) {
-        static const char kReason[] = "slow reader";
-        lws_close_reason(conn.wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                         reinterpret_cast<unsigned char*>(const_cast<char*>(kReason)),
-                         sizeof kReason - 1);
-        return -1;
+    if (conn.closing == Connection::Closing::lingering) return 0;
+    if (conn.closing == Connection::Closing::frame_written) {
+        close_linger(conn);  // lws' buffer (the close frame's tail) has reached the socket
+        return 0;
     }
+    // A cut connection may still owe the rest of a large frame it was in the middle of.
     if (!conn.queue.empty()) return write_queued(conn);
-    if (conn.close_code) {
-        std::string reason = conn.close_reason.substr(0, 120);  // a close frame holds 123
-        lws_close_reason(conn.wsi, static_cast<lws_close_status>(conn.close_code),
-                         reinterpret_cast<unsigned char*>(reason.data()), reason.size());
-        return -1;
+    if (conn.close_now) {
+        return send_close_frame(conn, LWS_CLOSE_STATUS_POLICY_VIOLATION, conn.close_reason);
     }
+    if (conn.close_code) return send_close_frame(conn, conn.close_code, conn.close_reason);
     return 0;
+}
+
+// The close frame, written by us rather than through lws' close: lws 4.1 closes the socket
+// right after its shutdown(SHUT_WR) (its staged close never runs), so when the peer was still
+// sending, unread input made the kernel answer with a TCP reset, which can destroy the close
+// frame before the peer has read it: the client saw 1006 instead of 1008. Here the frame goes
+// out, then close_linger() half-closes the socket and lets input drain until the peer closes
+// (or kLingerSeconds pass); only then does lws close the descriptor.
+int HostServer::send_close_frame(Connection& conn, uint16_t code, const std::string& reason) {
+    const size_t reason_len = std::min<size_t>(reason.size(), 120);  // a close frame holds 123
+    unsigned char buffer[LWS_PRE + 4 + 120];
+    unsigned char* frame = buffer + LWS_PRE;
+    frame[0] = 0x88;  // FIN, opcode 8 (close); the server never masks
+    frame[1] = static_cast<unsigned char>(2 + reason_len);
+    frame[2] = static_cast<unsigned char>(code >> 8);
+    frame[3] = static_cast<unsigned char>(code);
+    if (reason_len) std::memcpy(frame + 4, reason.data(), reason_len);
+    // Raw, like a batch (write_queued): lws adds nothing and keeps what a full socket refuses.
+    if (lws_write(conn.wsi, frame, 4 + reason_len, LWS_WRITE_RAW) < 0) return -1;
+    conn.closing = Connection::Closing::frame_written;
+    if (lws_partial_buffered(conn.wsi)) {
+        lws_callback_on_writable(conn.wsi);  // called once lws has written it all
+        lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+        return 0;
+    }
+    close_linger(conn);
+    return 0;
+}
+
+// Half-close after the close frame: the kernel sends it, then FIN. Input is still read (and
+// dropped, on_receive) so the socket is never closed with unread bytes, which is what draws
+// the reset. lws closes it when the peer closes (EOF, or its close frame: lws' reply then
+// fails on the shut socket) or, for a peer that never does, after kLingerSeconds.
+void HostServer::close_linger(Connection& conn) {
+    constexpr int kLingerSeconds = 2;
+    conn.closing = Connection::Closing::lingering;
+    shutdown(lws_get_socket_fd(conn.wsi), SHUT_WR);
+    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, kLingerSeconds);
 }
 
 // One write with what the connection is owed; asks for a writable callback if more is left
 // (past the batch bounds) or a close is due. -1 when the socket failed.
 int HostServer::write_queued(Connection& conn) {
-    if (conn.queue.queued_frames() == 1) {
+    if (conn.queue.front_sent() || conn.queue.front().size() > FrameBatch::kMaxBytes) {
+        if (write_large_frame_piece(conn) < 0) return -1;
+    } else if (conn.queue.queued_frames() == 1) {
         // One frame: lws frames it in the frame's own headroom, no copy.
         const SharedFrame frame = conn.queue.front();  // keeps the bytes alive over the write
-        conn.queue.pop();
+        conn.queue.pop(budget_of(conn));
         if (lws_write(conn.wsi, frame.payload(), frame.size(), LWS_WRITE_TEXT) < 0) return -1;
     } else {
         // Several frames (a fan-out burst, or a backlog while the socket was full): frame them
@@ -793,13 +831,30 @@ int HostServer::write_queued(Connection& conn) {
         batch_.clear();
         while (!conn.queue.empty()) {
             const SharedFrame& frame = conn.queue.front();
-            if (!batch_.add(frame.payload(), frame.size())) break;
-            conn.queue.pop();
+            // A large frame goes in pieces of its own, next time.
+            if (frame.size() > FrameBatch::kMaxBytes || !batch_.add(frame.payload(), frame.size()))
+                break;
+            conn.queue.pop(budget_of(conn));
         }
         if (lws_write(conn.wsi, batch_.data(), batch_.size(), LWS_WRITE_RAW) < 0) return -1;
     }
-    if (!conn.queue.empty() || conn.close_code) lws_callback_on_writable(conn.wsi);
+    if (!conn.queue.empty() || conn.close_code || conn.close_now) {
+        lws_callback_on_writable(conn.wsi);
+    }
     return 0;
+}
+
+// The next piece (at most FrameBatch::kMaxBytes) of a frame too large for one batch: a
+// 100,000-friend snapshot (~8 MB) leaves in ~120 writes, each one writable callback, so the
+// loop serves the other connections in between and lws never holds a copy of the whole frame
+// (it keeps at most one piece of it when the socket is full).
+int HostServer::write_large_frame_piece(Connection& conn) {
+    const SharedFrame frame = conn.queue.front();  // keeps the bytes alive over the write
+    const size_t offset = conn.queue.front_sent();
+    const size_t len = std::min(FrameBatch::kMaxBytes, frame.size() - offset);
+    batch_.start_piece(frame.payload(), frame.size(), offset, len);
+    conn.queue.advance_front(len, budget_of(conn));
+    return lws_write(conn.wsi, batch_.data(), batch_.size(), LWS_WRITE_RAW) < 0 ? -1 : 0;
 }
 
 void HostServer::request_write(Connection& conn) {
@@ -851,7 +906,7 @@ void HostServer::flush_pending_writes() {
 // The socket failed: nothing more is queued for it and lws closes it on its next pass (no
 // close frame: there is no one to read it).
 void HostServer::drop_failed_socket(Connection& conn) {
-    conn.queue.clear();
+    conn.queue.clear(budget_of(conn));
     conn.close_now = true;
     lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
@@ -861,6 +916,10 @@ void HostServer::drop_failed_socket(Connection& conn) {
 // nothing taken, when its first frame is larger than the ring's whole buffer (a snapshot of
 // thousands of friends): write_queued() sends that one.
 bool HostServer::stage_queued(Connection& conn) {
+    // A large frame goes in pieces through lws (write_large_frame_piece).
+    if (conn.queue.front_sent() || conn.queue.front().size() > FrameBatch::kMaxBytes) {
+        return false;
+    }
     const size_t first = conn.queue.front().size() + kMaxFrameHeader;
     if (ring_.room().size() < first || ring_.staged() >= SocketRing::kEntries) {
         submit_staged_writes();
@@ -877,7 +936,7 @@ bool HostServer::stage_queued(Connection& conn) {
         }
         used += write_text_frame(room.data() + used, frame.payload(), frame.size());
         ++frames;
-        conn.queue.pop();
+        conn.queue.pop(budget_of(conn));
     }
     ring_.stage_send(lws_get_socket_fd(conn.wsi), used, reinterpret_cast<uintptr_t>(&conn));
     return true;
@@ -933,27 +992,70 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
     slot->connection = nullptr;
     const uint64_t id = conn->id;
     conn->close_now = true;  // sends from inside on_disconnect are refused, not queued
-    conn->queue.clear();
+    conn->queue.clear(budget_of(*conn));
     if (conn->accepted && plugin_) api_->on_disconnect(plugin_, id);
     connections_.erase(id);
 }
 
 bool HostServer::enqueue(Connection& conn, const SharedFrame& frame) {
-    if (conn.queue.push(frame, options_.bounds)) {
+    if (conn.queue.push(frame, options_.bounds, budget_of(conn))) {
         request_write(conn);
-        return true;
+        if (budget_.exceeded()) enforce_outbound_budget();  // rare: one compare otherwise
+        return !conn.close_now;
     }
-    // A slow reader: drop its backlog and cut it off with 1008. If its socket never becomes
-    // writable again the timeout closes it anyway.
+    // A slow reader: drop its backlog and cut it off with 1008.
     char line[128];
     std::snprintf(line, sizeof line, "connection %llu: outgoing queue full, closing (1008)",
                   static_cast<unsigned long long>(conn.id));
     log(PRESENCE_LOG_WARN, line);
-    conn.queue.clear();
+    cut_off(conn, "slow reader");
+    return false;
+}
+
+// Drops the backlog and closes with 1008 (`reason` is a literal). A large frame already partly
+// sent is finished first, so the client reads whole frames and then the close frame. If the
+// socket never becomes writable again the timeout closes it anyway.
+void HostServer::cut_off(Connection& conn, const char* reason) {
+    conn.queue.clear_behind_sending(budget_of(conn));
+    if (!conn.outside_budget) {
+        // What it still owes (at most the frame in progress) leaves the budget: it is gone
+        // within 5 s, and counting it would make every later push rescan the connections
+        // and cut clients that keep up.
+        budget_.remove(conn.queue.queued_bytes());
+        draining_.add(conn.queue.queued_bytes());
+        conn.outside_budget = true;
+    }
     conn.close_now = true;
+    conn.close_reason = reason;
     lws_callback_on_writable(conn.wsi);
     lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
-    return false;
+}
+
+// All queues together hold more than host.max_outbound_bytes: the largest backlogs are cut
+// (1008) until they fit again, so many clients that each stay under max_queue_bytes cannot
+// add up to unbounded memory, and clients that keep up (small queues) are not touched. One
+// pass over the connections, only when past the budget.
+void HostServer::enforce_outbound_budget() {
+    backlogs_.clear();
+    for (const auto& [id, conn] : connections_) {
+        if (conn->queue.queued_bytes() && !conn->close_now) {
+            backlogs_.emplace_back(conn->queue.queued_bytes(), conn.get());
+        }
+    }
+    std::make_heap(backlogs_.begin(), backlogs_.end());
+    while (budget_.exceeded() && !backlogs_.empty()) {
+        std::pop_heap(backlogs_.begin(), backlogs_.end());
+        Connection& conn = *backlogs_.back().second;
+        char line[200];
+        std::snprintf(line, sizeof line,
+                      "outbound budget: %zu bytes queued, past host.max_outbound_bytes (%zu); "
+                      "closing connection %llu, the largest backlog (%zu bytes) (1008)",
+                      budget_.used(), budget_.limit(), static_cast<unsigned long long>(conn.id),
+                      backlogs_.back().first);
+        log(PRESENCE_LOG_WARN, line);
+        backlogs_.pop_back();
+        cut_off(conn, "server outbound budget");
+    }
 }
 
 int HostServer::send(uint64_t conn_id, const char* data, size_t len) {

@@ -1,5 +1,6 @@
 #include "frame_batch.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -129,4 +130,25 @@ TEST(FrameBatch, ReusesItsBufferAndKeepsTheHeadroom) {
         for (int i = 0; i < 60; ++i) CHECK_TRUE(batch.add(bytes(frame), frame.size()));
         POINTERS_EQUAL(first, batch.data());  // no reallocation below the bound
     }
+}
+
+// A frame too large for a batch leaves in pieces: the header (for the whole length) with the
+// first piece, the rest as raw payload. Joined, they are the one frame.
+TEST(FrameBatch, PiecesOfALargeFrameJoinIntoOneFrame) {
+    std::string big(3 * FrameBatch::kMaxBytes + 123, 'x');
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+    FrameBatch batch;
+    std::string wire;
+    for (size_t offset = 0; offset < big.size();) {
+        const size_t len = std::min(FrameBatch::kMaxBytes, big.size() - offset);
+        batch.start_piece(bytes(big), big.size(), offset, len);
+        CHECK_TRUE(batch.size() <= FrameBatch::kMaxBytes + kMaxFrameHeader);
+        wire.append(reinterpret_cast<const char*>(batch.data()), batch.size());
+        offset += len;
+    }
+    std::vector<Parsed> frames;
+    CHECK_TRUE(
+        parse_frames(reinterpret_cast<const unsigned char*>(wire.data()), wire.size(), frames));
+    LONGS_EQUAL(1, frames.size());
+    CHECK_TRUE(frames[0].payload == big);
 }

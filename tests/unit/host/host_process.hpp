@@ -25,6 +25,7 @@ class HostProcess {
     HostProcess& operator=(const HostProcess&) = delete;
 
     bool started() const { return port_ > 0; }
+    pid_t pid() const { return pid_; }
     int port() const { return port_; }
     const std::string& config_path() const { return config_path_; }
     // `signum` (SIGTERM by default) and wait (bounded); returns the exit status, or -1 if it
@@ -69,6 +70,7 @@ class WsClient {
     // Reads frames until one containing `needle` (true) or a timeout / close (false).
     bool wait_for(const std::string& needle, std::string* frame = nullptr, int timeout_ms = 3000);
     void shrink_receive_buffer();
+    int fd() const { return fd_; }
 
   private:
     bool read_exact(char* out, size_t n, int timeout_ms);
