@@ -1,6 +1,5 @@
 // The presence_host_api table: thin trampolines from the C ABI into HostServer.
-// Every one of them is noexcept in practice: nothing here throws across the boundary except
-// std::bad_alloc, and a host out of memory is not going to recover anyway.
+// None lets an exception reach the plugin's C frames (guarded below).
 #include <time.h>
 
 #include <cstdio>
@@ -15,46 +14,70 @@ HostServer& server_of(void* ctx) {
     return *static_cast<HostServer*>(ctx);
 }
 
-int host_send(void* ctx, uint64_t conn_id, const char* data, size_t len) {
-    return server_of(ctx).send(conn_id, data, len);
+// Runs a HostServer call for the plugin and keeps every exception on this side of the C
+// boundary: the calls that copy (a frame, a body, a reason) can only fail with
+// std::bad_alloc, which becomes the ABI's failure answer (-1, 0 frames queued, or nothing).
+template <typename Result, typename Call>
+Result guarded(Result on_failure, Call&& call) noexcept {
+    try {
+        return call();
+    } catch (...) {
+        return on_failure;
+    }
 }
 
-size_t host_send_many(void* ctx, const uint64_t* ids, size_t n, const char* data, size_t len) {
-    return server_of(ctx).send_many(ids, n, data, len);
+int host_send(void* ctx, uint64_t conn_id, const char* data, size_t len) noexcept {
+    return guarded(-1, [&] { return server_of(ctx).send(conn_id, data, len); });
 }
 
-void host_close(void* ctx, uint64_t conn_id, uint16_t code, const char* reason) {
-    server_of(ctx).close(conn_id, code, reason);
+size_t host_send_many(void* ctx, const uint64_t* ids, size_t n, const char* data,
+                      size_t len) noexcept {
+    return guarded(size_t{0}, [&] { return server_of(ctx).send_many(ids, n, data, len); });
+}
+
+void host_close(void* ctx, uint64_t conn_id, uint16_t code, const char* reason) noexcept {
+    guarded(0, [&] {
+        server_of(ctx).close(conn_id, code, reason);
+        return 0;
+    });
 }
 
 void host_respond(void* ctx, uint64_t request_id, int status, const char* content_type,
-                  const char* body, size_t len) {
-    server_of(ctx).respond(request_id, status, content_type, body, len);
+                  const char* body, size_t len) noexcept {
+    guarded(0, [&] {
+        server_of(ctx).respond(request_id, status, content_type, body, len);
+        return 0;
+    });
 }
 
 void host_respond_with_headers(void* ctx, uint64_t request_id, int status, const char* content_type,
                                const presence_http_header* headers, size_t n_headers,
-                               const char* body, size_t len) {
-    server_of(ctx).respond(request_id, status, content_type, body, len, headers, n_headers);
+                               const char* body, size_t len) noexcept {
+    guarded(0, [&] {
+        server_of(ctx).respond(request_id, status, content_type, body, len, headers, n_headers);
+        return 0;
+    });
 }
 
-void host_log(void* ctx, int level, const char* message) {
-    server_of(ctx).log(level, message);
+void host_log(void* ctx, int level, const char* message) noexcept {
+    guarded(0, [&] {
+        server_of(ctx).log(level, message);
+        return 0;
+    });
 }
 
-int64_t host_now_ms(void*) {
+int64_t host_now_ms(void*) noexcept {
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
     return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
-void host_wake(void* ctx) {
+void host_wake(void* ctx) noexcept {
     server_of(ctx).wake();
 }
 
-void host_on_presence_change(void* ctx, const presence_change* change) {
+void host_on_presence_change(void* ctx, const presence_change* change) noexcept {
     HostServer& server = server_of(ctx);
-    server.count_presence_change();
     if (server.options().log_level >= PRESENCE_LOG_DEBUG && change && change->user_id) {
         char line[160];
         std::snprintf(line, sizeof line, "presence change: %.64s status=%d connections=%d",

@@ -152,8 +152,6 @@ class HostServer {
     void wake();
 
     const HostOptions& options() const { return options_; }
-    uint64_t presence_changes() const { return presence_changes_; }
-    void count_presence_change() { ++presence_changes_; }
 
     // Who is asking: a verified token, or in demo mode ?user= from a loopback peer.
     // Empty when nobody (or somebody invalid).
@@ -263,7 +261,6 @@ class HostServer {
     std::unordered_map<uint64_t, uint64_t> friendship_writes_;
     uint64_t next_conn_id_ = 1;
     uint64_t next_request_id_ = 1;
-    uint64_t presence_changes_ = 0;
     uint64_t handshakes_since_trim_ = 0;
     int64_t last_trim_us_ = 0;
 };

@@ -1,6 +1,8 @@
-// Per-connection queue of outgoing WebSocket frames, drained on
-// LWS_CALLBACK_SERVER_WRITEABLE: one lws_write per writable, which carries several queued
-// frames at once when more than one is waiting (frame_batch.hpp).
+// Per-connection queue of outgoing WebSocket frames. Frames queued during a loop turn are
+// written at the turn's end (HostServer::flush_pending_writes: one send per connection, several
+// frames framed back to back, frame_batch.hpp; through io_uring when it is on); only what a
+// full socket refused, a frame sent in pieces or a close waits for
+// LWS_CALLBACK_SERVER_WRITEABLE.
 //
 // Frames are refcounted and carry LWS_PRE bytes of headroom, so a frame fanned out by
 // send_many is copied ONCE and shared by every queue it sits in. Sharing is safe because the
