@@ -26,14 +26,11 @@ bool agrees(const View& got, const View& want) {
     return *got.last_seen >= *want.last_seen && *got.last_seen <= hi;
 }
 
-void ReferenceModel::pin(int target, std::int64_t last_seen) {
+void ReferenceModel::pin(int viewer, int target, std::int64_t last_seen) {
     if (target < 0 || target >= n_users()) return;
     User& u = users_[static_cast<std::size_t>(target)];
-    for (auto* s : {&u.ls_public, &u.ls_list}) {
-        if (*s && s->value().lo <= last_seen && last_seen <= s->value().hi) {
-            **s = Stamp{last_seen, last_seen};
-        }
-    }
+    auto& s = u.visibility.count(viewer) ? u.ls_list : u.ls_public;
+    if (s && s->lo <= last_seen && last_seen <= s->hi) *s = Stamp{last_seen, last_seen};
 }
 
 void ReferenceModel::settle(User& u, Stamp drop) {

@@ -73,9 +73,9 @@ class ReferenceModel {
     std::vector<std::uint64_t> connections_of(int u) const;
     int owner_of(std::uint64_t conn) const;  // -1 when not live
     std::int64_t last_frame(std::uint64_t conn) const;
-    // Fixes a last_seen range of `target` to the value the plugin showed, so that later views
-    // are exact again.
-    void pin(int target, std::int64_t last_seen);
+    // Fixes the last_seen range `viewer` sees of `target` to the value the plugin showed, so
+    // that later views are exact again (friends on the list and the others have a stamp each).
+    void pin(int viewer, int target, std::int64_t last_seen);
 
   private:
     // A last_seen the SPEC leaves a little open: README says the moment the last connection
