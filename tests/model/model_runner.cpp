@@ -115,6 +115,10 @@ class Run {
     // range.
     bool agree(const View& got, const View& want, int viewer, int target);
 
+  public:
+    RunStats stats;
+
+  private:
     ReferenceModel model_;
     ReferenceModel before_;  // the model before the hook being checked
     PluginDriver driver_;
@@ -160,6 +164,7 @@ void Run::tick_at(std::int64_t t) {
     driver_.now = t;
     before_ = model_;
     const auto closed = model_.apply_due(now_);
+    stats.timeouts += closed.size();
     driver_.tick();
     Expect e;
     e.timeout_closes.insert(closed.begin(), closed.end());
@@ -223,6 +228,7 @@ void Run::check_list_answer(const HttpAnswer& a, int u, bool accepted, const std
 void Run::rest_reads(const Op& op) {
     const int u = op.user;
     const int target = op.other == u ? kUsers : op.other;  // never self: unknown id instead
+    stats.rest_answers += 5;
     HttpAnswer a = driver_.http("GET", "/api/presence/users/" + id(target), id(u));
     Json j = Json::parse(a.body);
     const View want = model_.view(u, target);
@@ -269,6 +275,7 @@ void Run::rest_reads(const Op& op) {
 
 void Run::apply(const Op& op) {
     if (op.kind == OpKind::Clock) {
+        ++stats.ops_applied;
         note(describe(op));
         advance(op.dt_ms);
         return;
@@ -283,8 +290,10 @@ void Run::apply(const Op& op) {
     if ((needs_device && !dev) ||
         (op.kind == OpKind::Connect && model_.connections_of(u).size() >= kMaxDevices)) {
         note("(skipped) " + describe(op));
+        ++stats.ops_skipped;
         return;
     }
+    ++stats.ops_applied;
     note(describe(op) + (dev && needs_device ? " [conn " + std::to_string(*dev) + "]" : ""));
     switch (op.kind) {
         case OpKind::Connect: {
@@ -391,6 +400,7 @@ void Run::apply(const Op& op) {
 void Run::check(const Expect& e, const std::string& hook) {
     const auto frames = driver_.take_frames();
     const auto closes = driver_.take_closes();
+    stats.frames += frames.size();
     std::map<std::uint64_t, std::vector<std::string>> by_conn;
     for (const auto& [c, f] : frames) by_conn[c].push_back(f);
     for (const auto& [c, code] : closes) {
@@ -433,6 +443,7 @@ void Run::check_conn(const Expect& e, int v, std::uint64_t c,
         if (type == "presence_snapshot") {
             if (!is_new || i != 0) throw Failure{where + ": unexpected snapshot " + frames[i]};
             ++snapshots;
+            ++stats.snapshots;
             if (!(parse_self(j["self"]) == model_.self(v))) {
                 throw Failure{where + ": snapshot self " + j["self"].dump() + ", model says " +
                               show(model_.self(v))};
@@ -498,6 +509,8 @@ void Run::check_conn(const Expect& e, int v, std::uint64_t c,
         }
         std::string got_text;
         for (const auto& g : got) got_text += " " + g.dump();
+        if (got.empty()) ++stats.silent_views;
+        stats.presence_frames += got.size();
         if (maybe_same && got.empty()) {
             if (now.last_seen_hi && !was.last_seen_hi) model_.pin(v, t, *was.last_seen);
             continue;
@@ -535,6 +548,17 @@ void Run::check_conn(const Expect& e, int v, std::uint64_t c,
 
 }  // namespace
 
+void RunStats::add(const RunStats& o) {
+    ops_applied += o.ops_applied;
+    ops_skipped += o.ops_skipped;
+    frames += o.frames;
+    presence_frames += o.presence_frames;
+    silent_views += o.silent_views;
+    snapshots += o.snapshots;
+    rest_answers += o.rest_answers;
+    timeouts += o.timeouts;
+}
+
 RunResult run_sequence(const std::vector<Op>& ops, const RunOptions& opt, std::string* trace) {
     Run run(opt, trace);
     RunResult r;
@@ -548,12 +572,14 @@ RunResult run_sequence(const std::vector<Op>& ops, const RunOptions& opt, std::s
         try {
             run.apply(ops[i]);
         } catch (const Failure& f) {
+            r.stats = run.stats;
             r.ok = false;
             r.failed_op = i;
             r.why = f.why;
             return r;
         }
     }
+    r.stats = run.stats;
     return r;
 }
 

@@ -14,7 +14,18 @@ namespace presence::model {
 
 inline constexpr int kUsers = 5;  // u0..u4; "u5" is an id the plugin never hears of
 
+// What a run checked, so that a suite can show it is not vacuous.
+struct RunStats {
+    std::uint64_t ops_applied = 0, ops_skipped = 0;
+    std::uint64_t frames = 0;           // frames checked, of every type
+    std::uint64_t presence_frames = 0;  // `presence` events matched to a change of a view
+    std::uint64_t silent_views = 0;     // (viewer, friend) pairs checked to get no frame
+    std::uint64_t snapshots = 0, rest_answers = 0, timeouts = 0;
+    void add(const RunStats& o);
+};
+
 struct RunResult {
+    RunStats stats;
     bool ok = true;
     std::size_t failed_op = 0;  // index of the op that failed
     std::string why;

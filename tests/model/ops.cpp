@@ -12,7 +12,7 @@ struct Weight {
 };
 
 constexpr Weight kWeights[] = {
-    {OpKind::Connect, 12},     {OpKind::Disconnect, 8}, {OpKind::Update, 14},
+    {OpKind::Connect, 16},     {OpKind::Disconnect, 7}, {OpKind::Update, 14},
     {OpKind::RestStatus, 4},   {OpKind::Heartbeat, 14}, {OpKind::VisAdd, 6},
     {OpKind::VisRemove, 4},    {OpKind::VisReplace, 3}, {OpKind::FriendAdd, 9},
     {OpKind::FriendRemove, 4}, {OpKind::Clock, 10},     {OpKind::Query, 5},
