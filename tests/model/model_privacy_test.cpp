@@ -134,7 +134,7 @@ TEST(ModelPrivacy, FixedSeedsAgreeWithTheModel) {
     std::printf(
         "\nmodel: %d sequences, %llu ops applied (%llu skipped), %llu frames checked, %llu "
         "presence events, %llu silent (viewer, friend) checks, %llu snapshots, %llu REST "
-        "answers, %llu heartbeat timeouts\n",
+        "answers, %llu heartbeat timeouts, %llu host change callbacks\n",
         kSequences, static_cast<unsigned long long>(total.ops_applied),
         static_cast<unsigned long long>(total.ops_skipped),
         static_cast<unsigned long long>(total.frames),
@@ -142,12 +142,14 @@ TEST(ModelPrivacy, FixedSeedsAgreeWithTheModel) {
         static_cast<unsigned long long>(total.silent_views),
         static_cast<unsigned long long>(total.snapshots),
         static_cast<unsigned long long>(total.rest_answers),
-        static_cast<unsigned long long>(total.timeouts));
+        static_cast<unsigned long long>(total.timeouts),
+        static_cast<unsigned long long>(total.host_changes));
     // Not vacuous: the fixed seeds exercise every kind of check many times.
     CHECK(total.presence_frames > 1000);
     CHECK(total.snapshots > 1000);
     CHECK(total.timeouts > 100);
     CHECK(total.rest_answers > 1000);
+    CHECK(total.host_changes > 1000);
 }
 
 namespace {

@@ -101,6 +101,7 @@ class Run {
     void expect_users(int viewer, const std::vector<int>& ids, const Json& users,
                       const std::string& what);
     void check(const Expect& e, const std::string& hook);
+    void check_changes(const std::string& hook);
     void check_conn(const Expect& e, int v, std::uint64_t c,
                     const std::vector<std::string>& frames);
     void note(const std::string& line) {
@@ -428,6 +429,44 @@ void Run::check(const Expect& e, const std::string& hook) {
             check_conn(e, v, c, by_conn[c]);
         }
     }
+    check_changes(hook);
+}
+
+int status_code(const std::string& s) {
+    if (s == "online") return PRESENCE_STATUS_ONLINE;
+    if (s == "away") return PRESENCE_STATUS_AWAY;
+    if (s == "dnd") return PRESENCE_STATUS_DND;
+    if (s == "invisible") return PRESENCE_STATUS_INVISIBLE;
+    return PRESENCE_STATUS_OFFLINE;
+}
+
+// The host's on_presence_change: every change of what ordinary friends see is reported (at
+// least once; a message edit may be too), and every report tells the model's state.
+void Run::check_changes(const std::string& hook) {
+    std::set<std::string> reported;
+    for (const Change& ch : driver_.take_changes()) {
+        int u = -1;
+        for (int i = 0; i < kUsers; ++i) {
+            if (id(i) == ch.user) u = i;
+        }
+        if (u < 0) throw Failure{hook + ": on_presence_change for unknown " + ch.user};
+        const SelfView self = model_.self(u);
+        if (ch.status != status_code(model_.public_status(u)) ||
+            ch.chosen != status_code(self.status) || ch.connections != self.connections) {
+            throw Failure{hook + ": on_presence_change " + ch.user + " status " +
+                          std::to_string(ch.status) + " chosen " + std::to_string(ch.chosen) +
+                          " connections " + std::to_string(ch.connections) + ", model says " +
+                          model_.public_status(u) + " " + show(self)};
+        }
+        reported.insert(ch.user);
+        ++stats.host_changes;
+    }
+    for (int u = 0; u < kUsers; ++u) {
+        if (before_.public_status(u) != model_.public_status(u) && !reported.count(id(u))) {
+            throw Failure{hook + ": no on_presence_change for " + id(u) + " (" +
+                          before_.public_status(u) + " -> " + model_.public_status(u) + ")"};
+        }
+    }
 }
 
 void Run::check_conn(const Expect& e, int v, std::uint64_t c,
@@ -557,6 +596,7 @@ void RunStats::add(const RunStats& o) {
     snapshots += o.snapshots;
     rest_answers += o.rest_answers;
     timeouts += o.timeouts;
+    host_changes += o.host_changes;
 }
 
 RunResult run_sequence(const std::vector<Op>& ops, const RunOptions& opt, std::string* trace) {

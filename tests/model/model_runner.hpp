@@ -21,6 +21,7 @@ struct RunStats {
     std::uint64_t presence_frames = 0;  // `presence` events matched to a change of a view
     std::uint64_t silent_views = 0;     // (viewer, friend) pairs checked to get no frame
     std::uint64_t snapshots = 0, rest_answers = 0, timeouts = 0;
+    std::uint64_t host_changes = 0;  // on_presence_change calls checked
     void add(const RunStats& o);
 };
 

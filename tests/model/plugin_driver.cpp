@@ -37,6 +37,7 @@ PluginDriver::PluginDriver(std::int64_t start_ms,
     t.respond = on_respond;
     t.now_ms = on_now;
     t.wake = on_wake;
+    t.on_presence_change = on_change;
     std::vector<presence_setting> s;
     for (const auto& [k, v] : settings) s.push_back({k.c_str(), v.c_str()});
     char err[256] = "";
@@ -73,6 +74,11 @@ void PluginDriver::on_respond(void* ctx, std::uint64_t id, int status, const cha
 
 std::int64_t PluginDriver::on_now(void* ctx) {
     return static_cast<PluginDriver*>(ctx)->now;
+}
+
+void PluginDriver::on_change(void* ctx, const presence_change* c) {
+    static_cast<PluginDriver*>(ctx)->changes_.push_back(Change{
+        std::string(c->user_id, c->user_id_len), c->status, c->chosen_status, c->connections});
 }
 
 void PluginDriver::on_wake(void* ctx) {
@@ -134,6 +140,10 @@ void PluginDriver::tick() {
 
 std::vector<std::pair<std::uint64_t, std::string>> PluginDriver::take_frames() {
     return std::exchange(frames_, {});
+}
+
+std::vector<Change> PluginDriver::take_changes() {
+    return std::exchange(changes_, {});
 }
 
 std::vector<std::pair<std::uint64_t, std::uint16_t>> PluginDriver::take_closes() {

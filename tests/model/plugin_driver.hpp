@@ -14,6 +14,12 @@
 
 namespace presence::model {
 
+// One on_presence_change callback, as the host heard it.
+struct Change {
+    std::string user;
+    int status = 0, chosen = 0, connections = 0;
+};
+
 struct HttpAnswer {
     int status = 0;
     std::string body;
@@ -44,6 +50,8 @@ class PluginDriver {
 
     // What the plugin sent since the last take, in order.
     std::vector<std::pair<std::uint64_t, std::string>> take_frames();
+    // on_presence_change calls since the last take.
+    std::vector<Change> take_changes();
     // Connections the plugin closed since the last take.
     std::vector<std::pair<std::uint64_t, std::uint16_t>> take_closes();
 
@@ -55,6 +63,7 @@ class PluginDriver {
     static void on_respond(void* ctx, std::uint64_t id, int status, const char* ct,
                            const char* body, std::size_t len);
     static std::int64_t on_now(void* ctx);
+    static void on_change(void* ctx, const presence_change* change);
     static void on_wake(void* ctx);
     void drain_wakes();
 
@@ -63,6 +72,7 @@ class PluginDriver {
     std::string error_;
     std::vector<std::pair<std::uint64_t, std::string>> frames_;
     std::vector<std::pair<std::uint64_t, std::uint16_t>> closes_;
+    std::vector<Change> changes_;
     std::map<std::uint64_t, HttpAnswer> answers_;
     std::uint64_t next_request_ = 1;
     std::atomic<bool> woken_{false};

@@ -196,6 +196,13 @@ View ReferenceModel::view(int viewer, int target) const {
     return v;
 }
 
+std::string ReferenceModel::public_status(int ui) const {
+    const User& u = users_[static_cast<std::size_t>(ui)];
+    if (!alive(u) || u.status == "invisible") return "offline";
+    if (u.status == "online" && all_idle(u)) return "away";
+    return u.status;
+}
+
 SelfView ReferenceModel::self(int ui) const {
     const User& u = users_[static_cast<std::size_t>(ui)];
     SelfView s;

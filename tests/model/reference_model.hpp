@@ -70,6 +70,8 @@ class ReferenceModel {
     bool friends(int a, int b) const;
     View view(int viewer, int target) const;  // target may be n_users() (an unknown id)
     SelfView self(int u) const;
+    // What friends outside the visibility list see (the host's on_presence_change).
+    std::string public_status(int u) const;
     std::vector<std::uint64_t> connections_of(int u) const;
     int owner_of(std::uint64_t conn) const;  // -1 when not live
     std::int64_t last_frame(std::uint64_t conn) const;
