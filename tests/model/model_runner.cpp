@@ -74,6 +74,11 @@ struct Expect {
     std::uint64_t query_conn = 0;            // a presence_result for query_ids
     std::vector<int> query_ids;              // expected users, in order
     std::set<std::uint64_t> timeout_closes;  // closes (1001) expected in this hook
+    // friendships(): as n calls of friendship(), so one presence_self per step that changed a
+    // user's own state (a list entry leaving); replaces the usual 0/1 when set.
+    std::optional<std::map<int, std::size_t>> self_frames;
+    std::uint64_t error_conn = 0;  // an error frame with error_code
+    std::string error_code;
 };
 
 class Run {
@@ -286,7 +291,8 @@ void Run::apply(const Op& op) {
     Expect e;
     const int u = op.user;
     const bool needs_device = op.kind == OpKind::Disconnect || op.kind == OpKind::Update ||
-                              op.kind == OpKind::Heartbeat || op.kind == OpKind::Query;
+                              op.kind == OpKind::Heartbeat || op.kind == OpKind::Query ||
+                              op.kind == OpKind::BadUpdate;
     const auto dev = device(u, op.slot);
     if ((needs_device && !dev) ||
         (op.kind == OpKind::Connect && model_.connections_of(u).size() >= kMaxDevices)) {
@@ -392,6 +398,57 @@ void Run::apply(const Op& op) {
         case OpKind::RestRead:
             rest_reads(op);
             break;
+        case OpKind::FriendBulk: {
+            std::vector<std::string> names;  // storage for the borrowed ids
+            std::vector<std::pair<int, int>> pairs;
+            for (int i = 0; i < 3; ++i)
+                pairs.push_back({(u + i) % kUsers, (op.other + 2 * i) % kUsers});
+            const bool bad = (op.mask & 8u) != 0;
+            if (bad) pairs.push_back({0, 0});  // a == b: the whole batch is refused
+            names.reserve(pairs.size() * 2);
+            std::vector<presence_friendship> batch;
+            for (std::size_t i = 0; i < pairs.size(); ++i) {
+                names.push_back(id(pairs[i].first));
+                names.push_back(id(pairs[i].second));
+                const bool add = i >= 3 || ((op.mask >> i) & 1u);
+                batch.push_back({add ? PRESENCE_FRIENDSHIP_ADD : PRESENCE_FRIENDSHIP_REMOVE,
+                                 names[2 * i].data(), names[2 * i].size(), names[2 * i + 1].data(),
+                                 names[2 * i + 1].size()});
+            }
+            // The ops of the batch themselves may pair a user with itself: then it is refused.
+            bool refused = bad;
+            for (const auto& [a, b] : pairs) refused |= a == b;
+            e.self_frames.emplace();
+            if (!refused) {
+                for (std::size_t i = 0; i < pairs.size(); ++i) {
+                    const auto [a, b] = pairs[i];
+                    const SelfView sa = model_.self(a), sb = model_.self(b);
+                    if ((op.mask >> i) & 1u) {
+                        model_.friendship_add(a, b, now_);
+                    } else {
+                        model_.friendship_remove(a, b, now_);
+                    }
+                    if (!(sa == model_.self(a))) ++(*e.self_frames)[a];
+                    if (!(sb == model_.self(b))) ++(*e.self_frames)[b];
+                }
+            }
+            const int rc = driver_.friendships(batch);
+            if (rc != (refused ? -1 : 0)) {
+                throw Failure{"friendships() returned " + std::to_string(rc) +
+                              (refused ? ", expected -1 (a bad op)" : ", expected 0")};
+            }
+            break;
+        }
+        case OpKind::BadUpdate: {
+            model_.frame_received(*dev, now_);
+            driver_.message(
+                *dev, op.idle ? R"({"type":"presence_update","status":"online","until":)" +
+                                    std::to_string(now_ + 5000) + "}"
+                              : std::string(R"({"type":"presence_update","status":"offline"})"));
+            e.error_conn = *dev;
+            e.error_code = op.idle ? "invalid_field" : "invalid_status";
+            break;
+        }
         case OpKind::Clock:
             break;
     }
@@ -475,7 +532,7 @@ void Run::check_conn(const Expect& e, int v, std::uint64_t c,
     const bool is_new = e.new_conns.count(c) > 0;
     std::map<std::string, std::vector<Json>> about;
     std::vector<Json> selfs;
-    int snapshots = 0, acks = 0, results = 0;
+    int snapshots = 0, acks = 0, results = 0, errors = 0;
     for (std::size_t i = 0; i < frames.size(); ++i) {
         const Json j = Json::parse(frames[i]);
         const std::string type = j["type"].str();
@@ -510,6 +567,11 @@ void Run::check_conn(const Expect& e, int v, std::uint64_t c,
             if (c != e.ack_conn || j["server_time"].i64() != now_) {
                 throw Failure{where + ": unexpected ack " + frames[i]};
             }
+        } else if (type == "error") {
+            if (c != e.error_conn || j["code"].str() != e.error_code) {
+                throw Failure{where + ": unexpected error " + frames[i]};
+            }
+            ++errors;
         } else if (type == "presence_result") {
             ++results;
             if (c != e.query_conn) throw Failure{where + ": unexpected result " + frames[i]};
@@ -521,6 +583,10 @@ void Run::check_conn(const Expect& e, int v, std::uint64_t c,
     if (is_new && snapshots != 1) throw Failure{where + ": no snapshot on open"};
     if ((c == e.ack_conn) != (acks == 1))
         throw Failure{where + ": " + std::to_string(acks) + " acks"};
+    if ((c == e.error_conn) != (errors == 1)) {
+        throw Failure{where + ": " + std::to_string(errors) + " error frames, expected " +
+                      (c == e.error_conn ? "1 " + e.error_code : "0")};
+    }
     if ((c == e.query_conn) != (results == 1)) {
         throw Failure{where + ": " + std::to_string(results) + " presence_result frames"};
     }
@@ -572,15 +638,19 @@ void Run::check_conn(const Expect& e, int v, std::uint64_t c,
                       " (not a user this viewer may hear of)"};
     }
     const bool self_changed = !(before_.self(v) == model_.self(v));
-    const std::size_t want_self = is_new ? 0 : (self_changed || e.forced_self_user == v ? 1 : 0);
+    std::size_t want_self = is_new ? 0 : (self_changed || e.forced_self_user == v ? 1 : 0);
+    if (e.self_frames && !is_new) {
+        const auto it = e.self_frames->find(v);
+        want_self = it == e.self_frames->end() ? 0 : it->second;
+    }
     if (selfs.size() != want_self) {
         throw Failure{where + ": " + std::to_string(selfs.size()) +
                       " presence_self frames, expected " + std::to_string(want_self) +
                       "; model self " + show(model_.self(v)) +
                       (selfs.empty() ? "" : ", got " + selfs.back().dump())};
     }
-    if (want_self == 1 && !(parse_self(selfs[0]) == model_.self(v))) {
-        throw Failure{where + ": presence_self " + selfs[0].dump() + ", model says " +
+    if (want_self >= 1 && !(parse_self(selfs.back()) == model_.self(v))) {
+        throw Failure{where + ": presence_self " + selfs.back().dump() + ", model says " +
                       show(model_.self(v))};
     }
 }

@@ -16,7 +16,7 @@ constexpr Weight kWeights[] = {
     {OpKind::RestStatus, 4},   {OpKind::Heartbeat, 14}, {OpKind::VisAdd, 6},
     {OpKind::VisRemove, 4},    {OpKind::VisReplace, 3}, {OpKind::FriendAdd, 9},
     {OpKind::FriendRemove, 4}, {OpKind::Clock, 10},     {OpKind::Query, 5},
-    {OpKind::RestRead, 5},
+    {OpKind::RestRead, 5},     {OpKind::FriendBulk, 3}, {OpKind::BadUpdate, 2},
 };
 
 // Around the grace period (3 s) and the heartbeat timeout (10 s), all multiples of 100 ms.
@@ -102,6 +102,18 @@ std::string describe(const Op& op) {
             return "ws query " + dev + " " + mask_text();
         case OpKind::RestRead:
             return "REST reads by " + u + " (users/" + o + ", friends, query, me, visibility)";
+        case OpKind::FriendBulk: {
+            std::string t = "friendships(";
+            for (int i = 0; i < 3; ++i) {
+                t += std::string(i ? ", " : "") + ((op.mask >> i) & 1u ? "add " : "remove ") + "u" +
+                     std::to_string((op.user + i) % 5) + " u" +
+                     std::to_string((op.other + 2 * i) % 5);
+            }
+            return t + ((op.mask & 8u) ? ", add u0 u0 [bad: refused whole])" : ")");
+        }
+        case OpKind::BadUpdate:
+            return "ws bad update " + dev +
+                   (op.idle ? " (online with until)" : " (status offline)");
     }
     return "?";
 }

@@ -24,6 +24,8 @@ enum class OpKind {
     Clock,         // time passes: `dt_ms`
     Query,         // WebSocket presence_query of the users of `mask` (+ unknown, duplicates)
     RestRead,      // GET /users/{other}, GET /friends, POST /query, GET /me, GET /visibility
+    FriendBulk,    // ABI friendships(): three adds/removes from `mask`, or a batch with a bad op
+    BadUpdate,     // a presence_update the plugin must refuse (an error frame, nothing changes)
 };
 
 struct Op {

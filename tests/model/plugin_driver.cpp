@@ -133,6 +133,13 @@ int PluginDriver::friendship(int op, const std::string& a, const std::string& b)
     return rc;
 }
 
+int PluginDriver::friendships(const std::vector<presence_friendship>& ops) {
+    char err[256] = "";
+    const int rc = api_->friendships(plugin_, ops.data(), ops.size(), err, sizeof err);
+    drain_wakes();
+    return rc;
+}
+
 void PluginDriver::tick() {
     api_->tick(plugin_);
     drain_wakes();

@@ -46,6 +46,7 @@ class PluginDriver {
     HttpAnswer http(const char* method, const std::string& path, const std::string& user,
                     const std::string& body = "");
     int friendship(int op, const std::string& a, const std::string& b);
+    int friendships(const std::vector<presence_friendship>& ops);
     void tick();
 
     // What the plugin sent since the last take, in order.
