@@ -29,7 +29,7 @@ bool agrees(const View& got, const View& want) {
 void ReferenceModel::pin(int viewer, int target, std::int64_t last_seen) {
     if (target < 0 || target >= n_users()) return;
     User& u = users_[static_cast<std::size_t>(target)];
-    auto& s = u.visibility.count(viewer) ? u.ls_list : u.ls_public;
+    auto& s = viewer == target || u.visibility.count(viewer) ? u.ls_list : u.ls_public;
     if (s && s->lo <= last_seen && last_seen <= s->hi) *s = Stamp{last_seen, last_seen};
 }
 
@@ -174,9 +174,11 @@ bool ReferenceModel::friends(int a, int b) const {
 
 View ReferenceModel::view(int viewer, int target) const {
     View v;
-    if (target >= n_users() || target == viewer || !friends(viewer, target)) return v;
+    if (target >= n_users() || (target != viewer && !friends(viewer, target))) return v;
     const User& u = users_[static_cast<std::size_t>(target)];
-    const bool listed = u.visibility.count(viewer) > 0;
+    // A user asking about themself sees what friends on their list see (SPEC 4.1: only
+    // friends and the user see a user's presence).
+    const bool listed = target == viewer || u.visibility.count(viewer) > 0;
     if (alive(u) && (u.status != "invisible" || listed)) {
         if (u.status == "invisible") {
             v.status = "online";  // SPEC 4.2: the list sees online, with the message

@@ -68,7 +68,8 @@ class ReferenceModel {
     std::vector<std::uint64_t> apply_due(std::int64_t now);
 
     bool friends(int a, int b) const;
-    View view(int viewer, int target) const;  // target may be n_users() (an unknown id)
+    // target may be n_users() (an unknown id) or the viewer.
+    View view(int viewer, int target) const;
     SelfView self(int u) const;
     // What friends outside the visibility list see (the host's on_presence_change).
     std::string public_status(int u) const;
