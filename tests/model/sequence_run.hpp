@@ -69,6 +69,8 @@ class Run {
 
     void apply(const Op& op);
 
+    RunStats stats;
+
   private:
     void advance(std::int64_t dt);
     void tick_at(std::int64_t t);
@@ -91,10 +93,6 @@ class Run {
     // range.
     bool agree(const View& got, const View& want, int viewer, int target);
 
-  public:
-    RunStats stats;
-
-  private:
     ReferenceModel model_;
     ReferenceModel before_;  // the model before the hook being checked
     PluginDriver driver_;
