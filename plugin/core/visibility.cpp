@@ -14,7 +14,9 @@ void PresenceCore::Impl::replace_visibility(UserIdx idx, std::vector<UserIdx>&& 
         mark_shared(idx, true);
     }
     end_change(idx, now);
-    send_self_to_devices(idx);
+    // The same list again changed nothing: no presence_self (SPEC 5: "when the user's own
+    // state changes"), as adding a listed friend or removing an absent one already did.
+    if (changed) send_self_to_devices(idx);
 }
 
 CoreError PresenceCore::set_visibility(std::string_view user, std::span<const std::string> ids,
