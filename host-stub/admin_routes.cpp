@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "abi/presence_plugin.h"
+#include "presence_plugin.h"
 #include "token.hpp"
 
 namespace presence_host {

@@ -1,6 +1,6 @@
 #include "friendship_table.hpp"
 
-#include "abi/presence_plugin.h"
+#include "presence_plugin.h"
 #include "store/mariadb_connection.hpp"
 #include "store/mariadb_url.hpp"
 

@@ -13,7 +13,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "abi/presence_plugin.h"
 #include "config_file.hpp"
 #include "frame_batch.hpp"
 #include "friendship_table.hpp"
@@ -21,6 +20,7 @@
 #include "outbound_queue.hpp"
 #include "owned_ev_loop.hpp"
 #include "pending_sockets.hpp"
+#include "presence_plugin.h"
 #include "socket_ring.hpp"
 
 namespace presence_host {

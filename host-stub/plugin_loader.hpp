@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "abi/presence_plugin.h"
+#include "presence_plugin.h"
 
 namespace presence_host {
 

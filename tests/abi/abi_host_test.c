@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "abi/presence_plugin.h"
+#include "presence_plugin.h"
 
 #define MAX_CONNS 8
 #define MAX_FRAMES 64

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "abi/presence_plugin.h"
+#include "presence_plugin.h"
 
 _Static_assert(PRESENCE_ABI_VERSION == 1u, "ABI version 1");
 _Static_assert(sizeof(void*) == 8, "layout checks below assume an LP64 target");

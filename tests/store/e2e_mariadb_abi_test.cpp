@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "abi/presence_plugin.h"
 #include "host_process.hpp"
 #include "mariadb_server.hpp"
+#include "presence_plugin.h"
 
 // CppUTest last: its leak-detecting new macros must not meet standard headers.
 #include <CppUTest/TestHarness.h>

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "abi/presence_plugin.h"
+#include "presence_plugin.h"
 
 // CppUTest last: its leak-detecting operator new macros break STL headers after it.
 #include <CppUTest/TestHarness.h>
