@@ -71,6 +71,8 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
     if (!c.idle) --u.active_conns;
     if (u.conns.empty()) {
         --online_users;
+        // No longer a viewer here: friends only it was watching may go (eviction.cpp).
+        for (UserIdx f : u.friends) consider_eviction(f, now);
         u.left_at = timed_out ? c.last_activity : now;
         u.left_idle = c.idle;
         if (timed_out || config.offline_grace_ms <= 0) {
@@ -99,6 +101,7 @@ void PresenceCore::Impl::mark_offline(UserIdx idx, Millis moment) {
     auto& stamp = u.chosen == Status::Invisible ? u.last_seen_listed : u.last_seen;
     stamp = stamp ? std::max(*stamp, moment) : moment;
     mark_dirty(idx);
+    consider_eviction(idx, moment);
 }
 
 void PresenceCore::Impl::refresh_last_seen(UserIdx idx, Millis now) {

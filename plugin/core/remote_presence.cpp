@@ -64,7 +64,7 @@ void PresenceCore::apply_remote(std::string_view user, const RemotePresence& rem
         }
         u.last_seen = later(u.last_seen, record->last_seen);
         u.last_seen_listed = later(u.last_seen_listed, record->last_seen_listed);
-        u.visibility = std::move(vis);
+        m.assign_visibility(idx, std::move(vis));
     }
     u.remote_devices = remote.devices;
     u.remote_active = std::min(remote.active_devices, remote.devices);
@@ -93,6 +93,7 @@ void PresenceCore::apply_remote(std::string_view user, const RemotePresence& rem
     m.end_change(idx, now);
     if (!(self_facts(m.users[idx]) == self_before)) m.send_self_to_devices(idx);
     m.remote_change = false;
+    if (!m.is_present(m.users[idx])) m.consider_eviction(idx, now);
 }
 
 void PresenceCore::Impl::fill_shared(UserIdx idx, bool record, SharedUser& s) const {
