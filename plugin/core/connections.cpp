@@ -78,7 +78,7 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
         if (timed_out || config.offline_grace_ms <= 0) {
             // Dead, not closed (or no grace configured): offline now. A dead connection was
             // last seen at its last sign of life.
-            mark_offline(idx, timed_out ? c.last_activity : now);
+            mark_offline(idx, timed_out ? c.last_activity : now, now);
         } else {
             // Still present for the grace period, as seen when the last connection closed.
             u.in_grace = true;
@@ -92,7 +92,7 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
     send_self_to_devices(idx);  // remaining devices learn the new count (none: no call)
 }
 
-void PresenceCore::Impl::mark_offline(UserIdx idx, Millis moment) {
+void PresenceCore::Impl::mark_offline(UserIdx idx, Millis moment, Millis now) {
     UserState& u = users[idx];
     u.in_grace = false;
     ++u.grace_gen;
@@ -101,7 +101,7 @@ void PresenceCore::Impl::mark_offline(UserIdx idx, Millis moment) {
     auto& stamp = u.chosen == Status::Invisible ? u.last_seen_listed : u.last_seen;
     stamp = stamp ? std::max(*stamp, moment) : moment;
     mark_dirty(idx);
-    consider_eviction(idx, moment);
+    consider_eviction(idx, now);
 }
 
 void PresenceCore::Impl::refresh_last_seen(UserIdx idx, Millis now) {

@@ -52,6 +52,7 @@ struct UserState {
     std::uint32_t until_gen = 0;
     std::uint32_t pending_gen = 0;
     std::uint32_t evict_gen = 0;  // eviction queue entries (kept across slot reuse, like the others)
+    Millis evict_due = 0;         // the latest consider_eviction() + evict_after_ms
     std::uint32_t listed_by = 0;  // loaded visibility lists naming this user (slot stays while > 0)
     std::unique_ptr<PendingUpdate> pending;  // rare: kept out of line to keep users small
     TokenBucket rest_bucket;
@@ -173,8 +174,9 @@ struct PresenceCore::Impl {
     // ---- connections ----
     void remove_connection(ConnId conn, Millis now, bool timed_out);
     void refresh_last_seen(UserIdx u, Millis now);
-    // Inside a begin/end_change bracket: the user is no longer present as of `moment`.
-    void mark_offline(UserIdx u, Millis moment);
+    // Inside a begin/end_change bracket: the user is no longer present as of `moment` (`now`
+    // is the clock of the call: eviction counts from it).
+    void mark_offline(UserIdx u, Millis moment, Millis now);
 
     // ---- status ----
     CoreError validate(const StatusUpdate& in, StatusUpdate& out, Millis now) const;

@@ -26,10 +26,11 @@ namespace presence::core {
 void PresenceCore::Impl::consider_eviction(UserIdx idx, Millis now) {
     if (config.evict_after_ms < 0) return;
     UserState& u = users[idx];
-    // An entry already queued is looked at sooner; it re-checks everything then.
+    u.evict_due = now + config.evict_after_ms;
+    // An entry already queued moves back to the new due time when it comes up.
     if (u.evict_queued) return;
     u.evict_queued = true;
-    evict_queue.push_back({idx, u.evict_gen, now + config.evict_after_ms});
+    evict_queue.push_back({idx, u.evict_gen, u.evict_due});
 }
 
 void PresenceCore::Impl::assign_visibility(UserIdx idx, std::vector<UserIdx>&& list) {
@@ -117,6 +118,10 @@ std::size_t PresenceCore::evict_idle(Millis now, std::size_t max_users, const Re
         UserState& u = m.users[e.user];
         if (u.evict_gen != e.gen || !u.evict_queued) continue;  // stale: slot freed since
         ++looked;
+        if (u.evict_due > e.due) {  // considered again since it was queued: not yet
+            m.evict_queue.push_back({e.user, e.gen, u.evict_due});
+            continue;
+        }
         u.evict_queued = false;
         const EvictBlock block = m.evict_blocker(e.user, now);
         if (block == EvictBlock::Busy) m.consider_eviction(e.user, now);

@@ -85,10 +85,10 @@ void PresenceCore::apply_remote(std::string_view user, const RemotePresence& rem
                 m.timers.push({ends, idx, ++u.grace_gen, TimerKind::Grace});
             }
         } else if (was_present) {
-            m.mark_offline(idx, *remote.gone_since);
+            m.mark_offline(idx, *remote.gone_since, now);
         }
     } else if (was_present && !u.in_grace) {
-        m.mark_offline(idx, now);  // gone elsewhere without a word of when: from now
+        m.mark_offline(idx, now, now);  // gone elsewhere without a word of when: from now
     }
     m.end_change(idx, now);
     if (!(self_facts(m.users[idx]) == self_before)) m.send_self_to_devices(idx);

@@ -33,7 +33,7 @@ void PresenceCore::Impl::run_timer(const TimerEntry& e, Millis now) {
             UserState& u = users[idx];
             if (!u.in_grace || u.grace_gen != e.gen) return;  // came back in time
             begin_change(idx);
-            mark_offline(idx, u.grace_since);  // offline since the last connection closed
+            mark_offline(idx, u.grace_since, now);  // offline since the last connection closed
             end_change(idx, now);
             return;
         }
