@@ -51,8 +51,9 @@ struct UserState {
     std::uint32_t grace_gen = 0;  // timer generations (lazy invalidation)
     std::uint32_t until_gen = 0;
     std::uint32_t pending_gen = 0;
-    std::uint32_t evict_gen = 0;  // eviction queue entries (kept across slot reuse, like the others)
-    Millis evict_due = 0;         // the latest consider_eviction() + evict_after_ms
+    std::uint32_t evict_gen =
+        0;                 // eviction queue entries (kept across slot reuse, like the others)
+    Millis evict_due = 0;  // the latest consider_eviction() + evict_after_ms
     std::uint32_t listed_by = 0;  // loaded visibility lists naming this user (slot stays while > 0)
     std::unique_ptr<PendingUpdate> pending;  // rare: kept out of line to keep users small
     TokenBucket rest_bucket;
@@ -109,7 +110,7 @@ struct PresenceCore::Impl {
 
     std::deque<UserState> users;  // deque: stable addresses, so `index` may key on views of ids
     std::unordered_map<std::string_view, UserIdx> index;
-    std::vector<UserIdx> free_slots;      // evicted users' slots, reused by intern()
+    std::vector<UserIdx> free_slots;     // evicted users' slots, reused by intern()
     std::deque<EvictEntry> evict_queue;  // due times only grow: a FIFO is in order
     std::unordered_map<ConnId, ConnState> conns;
     TimerQueue timers;

@@ -92,9 +92,9 @@ void PresenceCore::Impl::unload_record(UserIdx idx) {
 
 bool PresenceCore::Impl::free_if_unreferenced(UserIdx idx) {
     UserState& u = users[idx];
-    if (u.loaded || u.friends_loaded || !u.friends.empty() || u.listed_by > 0 ||
-        !u.conns.empty() || u.in_grace || u.remote_devices > 0 || u.pending || u.dirty ||
-        u.shared_dirty || u.id.empty()) {
+    if (u.loaded || u.friends_loaded || !u.friends.empty() || u.listed_by > 0 || !u.conns.empty() ||
+        u.in_grace || u.remote_devices > 0 || u.pending || u.dirty || u.shared_dirty ||
+        u.id.empty()) {
         return false;
     }
     index.erase(std::string_view(u.id));

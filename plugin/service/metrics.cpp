@@ -59,8 +59,7 @@ std::string Metrics::render(const MetricsSnapshot& g) const {
     metric(out, "presence_online_users", "gauge", "Users with at least one live connection.",
            g.online_users);
     metric(out, "presence_loaded_users", "gauge",
-           "User records in memory (online users, their friends, recent readers).",
-           g.loaded_users);
+           "User records in memory (online users, their friends, recent readers).", g.loaded_users);
     metric(out, "presence_users_evicted_total", "counter",
            "Users dropped from memory because nobody here watched them (loaded again on demand).",
            g.users_evicted);

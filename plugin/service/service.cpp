@@ -360,9 +360,8 @@ void Service::tick() {
     HookScope scope(*this);
     const core::Millis t = now();
     core_.tick(t);
-    users_evicted_ += core_.evict_idle(t, kEvictBatch, [this](std::string_view id) {
-        return release_user(std::string(id));
-    });
+    users_evicted_ += core_.evict_idle(
+        t, kEvictBatch, [this](std::string_view id) { return release_user(std::string(id)); });
     if (shared_) shared_->tick();
 }
 

@@ -14,7 +14,7 @@ constexpr Millis kAfter = 10'000;
 
 TEST_GROUP(Eviction) {
     CoreHarness h;
-    std::map<std::string, UserRecord> store;               // what drain_dirty wrote
+    std::map<std::string, UserRecord> store;                // what drain_dirty wrote
     std::map<std::string, std::vector<std::string>> graph;  // the host's friendships
     std::set<std::string> refuse;                           // release() says "not yet"
     std::vector<std::string> released;
