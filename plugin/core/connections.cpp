@@ -66,6 +66,14 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
 
     begin_change(idx);
     conns.erase(it);
+    if (++stale_heartbeats > 4096 && stale_heartbeats > timers.size() / 2) {
+        timers.compact([this](const TimerEntry& e) {
+            if (e.kind != TimerKind::Heartbeat) return true;
+            const auto c = conns.find(e.key);
+            return c != conns.end() && c->second.serial == e.gen;
+        });
+        stale_heartbeats = 0;
+    }
     UserState& u = users[idx];
     u.conns.erase(conn);
     if (!c.idle) --u.active_conns;

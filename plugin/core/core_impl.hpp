@@ -120,6 +120,9 @@ struct PresenceCore::Impl {
     std::size_t online_users = 0;
     std::size_t loaded_users = 0;
     std::uint64_t next_serial = 1;
+    // Heartbeat entries of closed connections still in the heap: each would stay until its
+    // deadline (heartbeat_timeout_ms), so a connect-and-leave crowd is compacted away instead.
+    std::size_t stale_heartbeats = 0;
 
     // Scratch reused across calls so fan-out allocates nothing once warm.
     OwnedView old_friend_view;

@@ -19,7 +19,10 @@ void PresenceCore::Impl::run_timer(const TimerEntry& e, Millis now) {
     switch (e.kind) {
         case TimerKind::Heartbeat: {
             auto it = conns.find(e.key);
-            if (it == conns.end() || it->second.serial != e.gen) return;  // closed since
+            if (it == conns.end() || it->second.serial != e.gen) {  // closed since
+                if (stale_heartbeats > 0) --stale_heartbeats;
+                return;
+            }
             const Millis deadline = it->second.last_activity + config.heartbeat_timeout_ms;
             if (deadline > now) {
                 timers.push({deadline, e.key, e.gen, TimerKind::Heartbeat});  // lazy re-arm

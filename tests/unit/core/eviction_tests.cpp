@@ -329,3 +329,22 @@ TEST(Eviction, AnEndedFriendshipLetsTheOtherSideGo) {
     CHECK_FALSE(h.core->has_user("b"));
     CHECK(h.core->has_user("a"));
 }
+
+TEST(Eviction, HeartbeatEntriesOfClosedConnectionsDoNotPileUp) {
+    // Each connection arms a heartbeat deadline a minute ahead; 10,000 that come and go within
+    // that minute must not leave 10,000 entries behind (the heap is compacted).
+    h.cfg.heartbeat_timeout_ms = 60'000;
+    h.cfg.offline_grace_ms = 0;  // no grace entries: only heartbeat deadlines in the heap
+    h.start();
+    const ConnId live = connect("stay");
+    for (int i = 0; i < 10'000; ++i) {
+        const ConnId c = connect("u" + std::to_string(i));
+        h.core->disconnect(c, h.now);
+    }
+    CHECK_TEXT(h.core->timer_queue_size() < 10'000 / 2,
+               std::to_string(h.core->timer_queue_size()).c_str());
+    h.advance(59'000);
+    CHECK(h.core->has_connection(live));
+    h.advance(2'000);
+    CHECK_FALSE(h.core->has_connection(live));  // its deadline survived every compaction
+}
