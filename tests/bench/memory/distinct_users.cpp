@@ -83,6 +83,7 @@ bool insert_ring(MariaDbServer& db, const std::string& name, const char* prefix,
 struct Crowd {
     std::atomic<long> done{0};
     std::atomic<long> failed{0};
+    std::atomic<long> rss_quarter_kib{0};  // host RSS a quarter into the crowd
 };
 
 // Every user of prefix0..prefix(n-1) connects once, reads its snapshot and closes.
@@ -102,6 +103,7 @@ void run_crowd(HostProcess& host, const std::string& secret, const char* prefix,
                 if (!ok) ++crowd.failed;
                 ws.send_close();
                 const long d = ++crowd.done;
+                if (d == n / 4) crowd.rss_quarter_kib = rss_kib(host.pid());
                 if (report_every > 0 && d % report_every == 0) {
                     const double s =
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
@@ -209,17 +211,21 @@ int main(int argc, char** argv) {
         o.users, o.evict_after_s, o.threads, secs, o.users / secs, run.failed.load());
     std::printf(
         "  host RSS: start %.1f MiB, steady (after %ld warm-up users, evicted) %.1f MiB, "
-        "right after the run %.1f MiB, after eviction %.1f MiB (%+.1f %%, %+.1f B per distinct "
-        "user); loaded users left %lld (warm-up %lld), user slots %lld, evicted in total %lld\n",
-        rss_start / 1024.0, o.warmup, rss_steady / 1024.0, rss_peak_after_run / 1024.0,
-        rss_after / 1024.0, 100.0 * (rss_after - rss_steady) / rss_steady, per_user, left,
-        warm_left, slots, evicted);
+        "a quarter into the run %.1f MiB, right after the run %.1f MiB, after eviction %.1f MiB "
+        "(%+.1f %% vs steady, %+.1f %% vs a quarter in, %+.1f B per distinct user); loaded "
+        "users left %lld (warm-up %lld), user slots %lld, evicted in total %lld\n",
+        rss_start / 1024.0, o.warmup, rss_steady / 1024.0, run.rss_quarter_kib / 1024.0,
+        rss_peak_after_run / 1024.0, rss_after / 1024.0,
+        100.0 * (rss_after - rss_steady) / rss_steady,
+        100.0 * (rss_after - run.rss_quarter_kib) / static_cast<double>(run.rss_quarter_kib),
+        per_user, left, warm_left, slots, evicted);
     std::printf(
         "{\"users\":%ld,\"seconds\":%.1f,\"failed\":%ld,\"rss_steady_kib\":%ld,"
-        "\"rss_after_run_kib\":%ld,\"rss_after_evict_kib\":%ld,\"bytes_per_user\":%.1f,"
+        "\"rss_quarter_kib\":%ld,\"rss_after_run_kib\":%ld,\"rss_after_evict_kib\":%ld,\"bytes_per_"
+        "user\":%.1f,"
         "\"loaded_left\":%lld}\n",
-        o.users, secs, run.failed.load() + warm.failed.load(), rss_steady, rss_peak_after_run,
-        rss_after, per_user, left);
+        o.users, secs, run.failed.load() + warm.failed.load(), rss_steady,
+        run.rss_quarter_kib.load(), rss_peak_after_run, rss_after, per_user, left);
     host.stop();
     if (o.check && (left != 0 || warm_left != 0 || slots != 0 || run.failed + warm.failed != 0)) {
         std::fprintf(stderr, "distinct_users: FAILED (users left in memory or connects failed)\n");
