@@ -27,7 +27,8 @@
 //   send_presence per distinct view, with connection lists built in reused scratch vectors.
 //
 // Files: connections.cpp (connect, disconnect, heartbeats, grace), status_updates.cpp
-// (validation, rate limits, `until`), visibility.cpp, friendships.cpp, fanout.cpp, ticks.cpp.
+// (validation, rate limits, `until`), visibility.cpp, friendships.cpp, fanout.cpp, ticks.cpp,
+// eviction.cpp (users nobody here watches leave memory; their slots are reused).
 #include "core/presence_core.hpp"
 
 #include <algorithm>
