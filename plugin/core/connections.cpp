@@ -72,17 +72,27 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
 
     begin_change(idx);
     conns.erase(it);
+    if (++stale_heartbeats > 4096 && stale_heartbeats > timers.size() / 2) {
+        timers.compact([this](const TimerEntry& e) {
+            if (e.kind != TimerKind::Heartbeat) return true;
+            const auto c = conns.find(e.key);
+            return c != conns.end() && c->second.serial == e.gen;
+        });
+        stale_heartbeats = 0;
+    }
     UserState& u = users[idx];
     u.conns.erase(conn);
     if (!c.idle) --u.active_conns;
     if (u.conns.empty()) {
         --online_users;
+        // No longer a viewer here: friends only it was watching may go (eviction.cpp).
+        for (UserIdx f : u.friends) consider_eviction(f, now);
         u.left_at = timed_out ? c.last_activity : now;
         u.left_idle = c.idle;
         if (timed_out || config.offline_grace_ms <= 0) {
             // Dead, not closed (or no grace configured): offline now. A dead connection was
             // last seen at its last sign of life.
-            mark_offline(idx, timed_out ? c.last_activity : now);
+            mark_offline(idx, timed_out ? c.last_activity : now, now);
         } else {
             // Still present for the grace period, as seen when the last connection closed.
             u.in_grace = true;
@@ -96,7 +106,7 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
     send_self_to_devices(idx);  // remaining devices learn the new count (none: no call)
 }
 
-void PresenceCore::Impl::mark_offline(UserIdx idx, Millis moment) {
+void PresenceCore::Impl::mark_offline(UserIdx idx, Millis moment, Millis now) {
     UserState& u = users[idx];
     u.in_grace = false;
     ++u.grace_gen;
@@ -105,6 +115,7 @@ void PresenceCore::Impl::mark_offline(UserIdx idx, Millis moment) {
     auto& stamp = u.chosen == Status::Invisible ? u.last_seen_listed : u.last_seen;
     stamp = stamp ? std::max(*stamp, moment) : moment;
     mark_dirty(idx);
+    consider_eviction(idx, now);
 }
 
 void PresenceCore::Impl::refresh_last_seen(UserIdx idx, Millis now) {

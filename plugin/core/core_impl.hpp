@@ -51,6 +51,10 @@ struct UserState {
     std::uint32_t grace_gen = 0;  // timer generations (lazy invalidation)
     std::uint32_t until_gen = 0;
     std::uint32_t pending_gen = 0;
+    std::uint32_t evict_gen =
+        0;                 // eviction queue entries (kept across slot reuse, like the others)
+    Millis evict_due = 0;  // the latest consider_eviction() + evict_after_ms
+    std::uint32_t listed_by = 0;  // loaded visibility lists naming this user (slot stays while > 0)
     std::unique_ptr<PendingUpdate> pending;  // rare: kept out of line to keep users small
     TokenBucket rest_bucket;
     bool rest_bucket_ready = false;
@@ -62,6 +66,19 @@ struct UserState {
     bool grace_idle = false;     // idle state when the last connection closed
     bool shared_dirty = false;   // on the shared list (SPEC 9)
     bool shared_record = false;  // ... and its durable part changed here
+    bool evict_queued = false;   // has a live entry in the eviction queue
+};
+
+// Why a user cannot be evicted now: Watched (connected, in grace, connected elsewhere, or a
+// friend connected here) ends with an event that queues the user again; Busy (unsaved work, a
+// pending update, a REST bucket refilling) ends by itself, so the user is looked at later.
+enum class EvictBlock : std::uint8_t { None, Watched, Busy };
+
+// A user to look at for eviction once `due` passes (eviction.cpp).
+struct EvictEntry {
+    UserIdx user = 0;
+    std::uint32_t gen = 0;
+    Millis due = 0;
 };
 
 struct ConnState {
@@ -93,6 +110,8 @@ struct PresenceCore::Impl {
 
     std::deque<UserState> users;  // deque: stable addresses, so `index` may key on views of ids
     std::unordered_map<std::string_view, UserIdx> index;
+    std::vector<UserIdx> free_slots;     // evicted users' slots, reused by intern()
+    std::deque<EvictEntry> evict_queue;  // due times only grow: a FIFO is in order
     std::unordered_map<ConnId, ConnState> conns;
     TimerQueue timers;
     std::vector<UserIdx> dirty_list;
@@ -101,6 +120,9 @@ struct PresenceCore::Impl {
     std::size_t online_users = 0;
     std::size_t loaded_users = 0;
     std::uint64_t next_serial = 1;
+    // Heartbeat entries of closed connections still in the heap: each would stay until its
+    // deadline (heartbeat_timeout_ms), so a connect-and-leave crowd is compacted away instead.
+    std::size_t stale_heartbeats = 0;
 
     // Scratch reused across calls so fan-out allocates nothing once warm.
     OwnedView old_friend_view;
@@ -122,6 +144,18 @@ struct PresenceCore::Impl {
     void mark_shared(UserIdx u, bool record);
     void fill_record(UserIdx u, UserRecord& r) const;
     void fill_shared(UserIdx u, bool record, SharedUser& s) const;
+    // Replaces a visibility list, keeping the listed users' listed_by counts.
+    void assign_visibility(UserIdx u, std::vector<UserIdx>&& list);
+
+    // ---- eviction (eviction.cpp) ----
+    // `u` may have lost its last watcher: look at it again once evict_after_ms has passed.
+    void consider_eviction(UserIdx u, Millis now);
+    // Why `u` must stay in memory now, from the core's point of view.
+    EvictBlock evict_blocker(UserIdx u, Millis now) const;
+    void unload_friend_list(UserIdx u);
+    void unload_record(UserIdx u);
+    // Frees the slot of a user that nothing refers to any more (no record, no lists naming it).
+    bool free_if_unreferenced(UserIdx u);
 
     // ---- who sees what (decisions delegated to viewer_policy) ----
     bool is_friend(UserIdx viewer, UserIdx subject) const;
@@ -144,8 +178,9 @@ struct PresenceCore::Impl {
     // ---- connections ----
     void remove_connection(ConnId conn, Millis now, bool timed_out);
     void refresh_last_seen(UserIdx u, Millis now);
-    // Inside a begin/end_change bracket: the user is no longer present as of `moment`.
-    void mark_offline(UserIdx u, Millis moment);
+    // Inside a begin/end_change bracket: the user is no longer present as of `moment` (`now`
+    // is the clock of the call: eviction counts from it).
+    void mark_offline(UserIdx u, Millis moment, Millis now);
 
     // ---- status ----
     CoreError validate(const StatusUpdate& in, StatusUpdate& out, Millis now) const;

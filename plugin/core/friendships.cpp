@@ -45,7 +45,6 @@ void PresenceCore::add_friendship(std::string_view a, std::string_view b, Millis
 }
 
 void PresenceCore::remove_friendship(std::string_view a, std::string_view b, Millis now) {
-    (void)now;
     Impl& m = *impl_;
     if (a == b) return;
     auto fa = m.find(a);
@@ -61,6 +60,7 @@ void PresenceCore::remove_friendship(std::string_view a, std::string_view b, Mil
     erase_sorted(m.users[ib].friends, ia);
     for (auto [owner, ended] : {std::pair{ia, ib}, std::pair{ib, ia}}) {
         if (erase_sorted(m.users[owner].visibility, ended)) {
+            --m.users[ended].listed_by;
             m.mark_dirty(owner);
             m.mark_shared(owner, true);
             m.send_self_to_devices(owner);
@@ -72,6 +72,9 @@ void PresenceCore::remove_friendship(std::string_view a, std::string_view b, Mil
     if (b_saw && !m.users[ib].conns.empty()) {
         m.sink.send_presence(stranger_view(m.users[ia].id), m.users[ib].conns);
     }
+    // Each side may have lost its only watcher.
+    m.consider_eviction(ia, now);
+    m.consider_eviction(ib, now);
 }
 
 }  // namespace presence::core

@@ -27,7 +27,8 @@
 //   send_presence per distinct view, with connection lists built in reused scratch vectors.
 //
 // Files: connections.cpp (connect, disconnect, heartbeats, grace), status_updates.cpp
-// (validation, rate limits, `until`), visibility.cpp, friendships.cpp, fanout.cpp, ticks.cpp.
+// (validation, rate limits, `until`), visibility.cpp, friendships.cpp, fanout.cpp, ticks.cpp,
+// eviction.cpp (users nobody here watches leave memory; their slots are reused).
 #include "core/presence_core.hpp"
 
 #include <algorithm>
@@ -75,6 +76,13 @@ std::optional<UserIdx> PresenceCore::Impl::find(std::string_view id) const {
 
 UserIdx PresenceCore::Impl::intern(std::string_view id) {
     if (auto found = find(id)) return *found;
+    if (!free_slots.empty()) {  // an evicted user's slot (eviction.cpp)
+        const UserIdx idx = free_slots.back();
+        free_slots.pop_back();
+        users[idx].id.assign(id);
+        index.emplace(std::string_view(users[idx].id), idx);
+        return idx;
+    }
     const auto idx = static_cast<UserIdx>(users.size());
     users.emplace_back();
     users.back().id.assign(id);
@@ -212,7 +220,7 @@ void PresenceCore::load_user(const UserRecord& record, Millis now) {
     u.until = record.until;
     u.last_seen = record.last_seen;
     u.last_seen_listed = record.last_seen_listed;
-    u.visibility = std::move(vis);
+    m.assign_visibility(idx, std::move(vis));
     if (u.chosen == Status::Online) u.until.reset();
     if (u.chosen == Status::Invisible && !m.config.allow_invisible) {
         // Stored while invisible was allowed; the current settings forbid it (SPEC 7).
@@ -230,6 +238,7 @@ void PresenceCore::load_user(const UserRecord& record, Millis now) {
     } else if (u.until) {
         m.timers.push({*u.until, idx, ++u.until_gen, TimerKind::Until});
     }
+    m.consider_eviction(idx, now);  // loaded for a query or a read: goes once nobody watches
 }
 
 void PresenceCore::load_friends(std::string_view user, std::span<const std::string> friends) {

@@ -127,6 +127,21 @@ class PresenceCore {
     // Every loaded user (a resync of what other instances hold).
     std::vector<std::string> loaded_users() const;
 
+    // ---- memory: eviction of users nobody here watches (eviction.cpp) ----
+    // Asked before a user goes: true lets it go (the caller dropped what it keeps for the
+    // user), false keeps it for now (e.g. a write not yet durable, a load in flight); the
+    // user is looked at again evict_after_ms later.
+    using ReleaseFn = std::function<bool(std::string_view user)>;
+    // Drops up to `max_users` users whose eviction is due at `now` and who may go (see
+    // CoreConfig::evict_after_ms). What is kept of a user's friends stays exact: a friend list
+    // goes with its owner, and an evicted user is loaded again (load_user, load_friends) before
+    // anything needs it. Work follows what is due. Returns how many users were dropped.
+    std::size_t evict_idle(Millis now, std::size_t max_users, const ReleaseFn& release);
+    // Users waiting in the eviction queue (some may have become watched since).
+    std::size_t evict_queue_size() const;
+    // Slots of user state in memory (loaded users, plus users only named in a loaded list).
+    std::size_t interned_user_count() const;
+
     // ---- stats ----
     std::size_t connection_count() const;
     std::size_t online_user_count() const;  // users with at least one live connection

@@ -64,7 +64,7 @@ void PresenceCore::apply_remote(std::string_view user, const RemotePresence& rem
         }
         u.last_seen = later(u.last_seen, record->last_seen);
         u.last_seen_listed = later(u.last_seen_listed, record->last_seen_listed);
-        u.visibility = std::move(vis);
+        m.assign_visibility(idx, std::move(vis));
     }
     u.remote_devices = remote.devices;
     u.remote_active = std::min(remote.active_devices, remote.devices);
@@ -85,14 +85,15 @@ void PresenceCore::apply_remote(std::string_view user, const RemotePresence& rem
                 m.timers.push({ends, idx, ++u.grace_gen, TimerKind::Grace});
             }
         } else if (was_present) {
-            m.mark_offline(idx, *remote.gone_since);
+            m.mark_offline(idx, *remote.gone_since, now);
         }
     } else if (was_present && !u.in_grace) {
-        m.mark_offline(idx, now);  // gone elsewhere without a word of when: from now
+        m.mark_offline(idx, now, now);  // gone elsewhere without a word of when: from now
     }
     m.end_change(idx, now);
     if (!(self_facts(m.users[idx]) == self_before)) m.send_self_to_devices(idx);
     m.remote_change = false;
+    if (!m.is_present(m.users[idx])) m.consider_eviction(idx, now);
 }
 
 void PresenceCore::Impl::fill_shared(UserIdx idx, bool record, SharedUser& s) const {

@@ -19,7 +19,10 @@ void PresenceCore::Impl::run_timer(const TimerEntry& e, Millis now) {
     switch (e.kind) {
         case TimerKind::Heartbeat: {
             auto it = conns.find(e.key);
-            if (it == conns.end() || it->second.serial != e.gen) return;  // closed since
+            if (it == conns.end() || it->second.serial != e.gen) {  // closed since
+                if (stale_heartbeats > 0) --stale_heartbeats;
+                return;
+            }
             const Millis deadline = it->second.last_activity + config.heartbeat_timeout_ms;
             if (deadline > now) {
                 timers.push({deadline, e.key, e.gen, TimerKind::Heartbeat});  // lazy re-arm
@@ -33,7 +36,7 @@ void PresenceCore::Impl::run_timer(const TimerEntry& e, Millis now) {
             UserState& u = users[idx];
             if (!u.in_grace || u.grace_gen != e.gen) return;  // came back in time
             begin_change(idx);
-            mark_offline(idx, u.grace_since);  // offline since the last connection closed
+            mark_offline(idx, u.grace_since, now);  // offline since the last connection closed
             end_change(idx, now);
             return;
         }

@@ -4,13 +4,6 @@
 
 namespace presence::core {
 
-namespace {
-// std heap algorithms build a max-heap; invert to get the earliest deadline at the front.
-bool later(const TimerEntry& a, const TimerEntry& b) {
-    return a.at > b.at;
-}
-}  // namespace
-
 void TimerQueue::push(const TimerEntry& e) {
     heap_.push_back(e);
     std::push_heap(heap_.begin(), heap_.end(), later);

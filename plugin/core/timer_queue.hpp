@@ -3,6 +3,7 @@
 // still matters, so cancelling or moving a deadline never searches the heap.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -32,8 +33,18 @@ class TimerQueue {
     bool empty() const { return heap_.empty(); }
     std::size_t size() const { return heap_.size(); }
     std::uint64_t pops() const { return pops_; }  // for tests: work done by tick()
+    // Drops the entries `keep` refuses (stale ones) and gives spare capacity back.
+    template <typename Keep>
+    void compact(Keep keep) {
+        std::erase_if(heap_, [&](const TimerEntry& e) { return !keep(e); });
+        std::make_heap(heap_.begin(), heap_.end(), later);
+        if (heap_.capacity() > 2 * heap_.size() + 1024) heap_.shrink_to_fit();
+    }
 
   private:
+    // std heap algorithms build a max-heap; invert to get the earliest deadline at the front.
+    static bool later(const TimerEntry& a, const TimerEntry& b) { return a.at > b.at; }
+
     std::vector<TimerEntry> heap_;
     std::uint64_t pops_ = 0;
 };

@@ -31,4 +31,10 @@ Millis TokenBucket::ms_until_token(double rate_per_s) const {
     return std::max<Millis>(ms, 1);
 }
 
+bool TokenBucket::full(double rate_per_s, std::uint32_t burst, Millis now) const {
+    if (rate_per_s <= 0.0) return true;
+    const double elapsed = now > last_ ? static_cast<double>(now - last_) : 0.0;
+    return tokens_ + elapsed * rate_per_s / 1000.0 + 1e-9 >= static_cast<double>(burst);
+}
+
 }  // namespace presence::core

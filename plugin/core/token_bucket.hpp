@@ -17,6 +17,8 @@ class TokenBucket {
     bool take(double rate_per_s, std::uint32_t burst, Millis now);
     // Milliseconds until a token is available (>= 1); only meaningful after take() failed.
     Millis ms_until_token(double rate_per_s) const;
+    // Whether the bucket would be full at `now` (forgetting it then loses nothing).
+    bool full(double rate_per_s, std::uint32_t burst, Millis now) const;
 
   private:
     void refill(double rate_per_s, std::uint32_t burst, Millis now);

@@ -40,6 +40,11 @@ struct CoreConfig {
     // Several instances share presence (SPEC 9): the core keeps the list of users whose shared
     // state changed here (drain_shared) and accepts other instances' state (apply_remote).
     bool shared = false;
+    // Memory follows online users, not history: a loaded user nobody here can be watching
+    // (no connection, no grace, no device elsewhere, no friend connected here, nothing
+    // unsaved) is dropped this long after that became true, and loaded again on demand.
+    // Negative: never (the core then keeps every user it was given).
+    Millis evict_after_ms = -1;
 };
 
 // The durable part of a user: what the store keeps and loads.

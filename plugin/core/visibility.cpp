@@ -8,7 +8,7 @@ namespace presence::core {
 void PresenceCore::Impl::replace_visibility(UserIdx idx, std::vector<UserIdx>&& list, Millis now) {
     begin_change(idx);  // matters to viewers only while present and invisible; end_change knows
     const bool changed = users[idx].visibility != list;
-    users[idx].visibility = std::move(list);
+    assign_visibility(idx, std::move(list));
     if (changed) {
         mark_dirty(idx);
         mark_shared(idx, true);

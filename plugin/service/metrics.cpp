@@ -58,6 +58,15 @@ std::string Metrics::render(const MetricsSnapshot& g) const {
            connections_total_);
     metric(out, "presence_online_users", "gauge", "Users with at least one live connection.",
            g.online_users);
+    metric(out, "presence_loaded_users", "gauge",
+           "User records in memory (online users, their friends, recent readers).", g.loaded_users);
+    metric(
+        out, "presence_user_slots", "gauge",
+        "Users the core holds state for (loaded, or named in a loaded friend or visibility list).",
+        g.user_slots);
+    metric(out, "presence_users_evicted_total", "counter",
+           "Users dropped from memory because nobody here watched them (loaded again on demand).",
+           g.users_evicted);
     metric(out, "presence_frames_in_total", "counter", "WebSocket frames received.", frames_in_);
     metric(out, "presence_frames_out_total", "counter",
            "WebSocket frames handed to the host (one per connection).", frames_out_);

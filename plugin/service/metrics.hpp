@@ -12,6 +12,9 @@ namespace presence::service {
 struct MetricsSnapshot {  // gauges read from the core and the store at render time
     std::size_t connections = 0;
     std::size_t online_users = 0;
+    std::size_t loaded_users = 0;  // user records in memory (online users, their friends, ...)
+    std::uint64_t users_evicted = 0;
+    std::size_t user_slots = 0;  // loaded users plus users only named in a loaded list
     std::size_t store_queue_depth = 0;
     bool store_ok = true;
     // Several instances (SPEC 9); absent on a single instance.

@@ -130,6 +130,9 @@ MetricsSnapshot Service::metrics_snapshot() const {
     MetricsSnapshot g;
     g.connections = core_.connection_count();
     g.online_users = core_.online_user_count();
+    g.loaded_users = core_.loaded_user_count();
+    g.users_evicted = users_evicted_;
+    g.user_slots = core_.interned_user_count();
     const auto h = store_->health();
     g.store_queue_depth = h.queue_depth;
     g.store_ok = h.ok;

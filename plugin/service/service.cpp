@@ -358,8 +358,19 @@ void Service::answer_query(core::ConnId conn, const std::string& viewer,
 
 void Service::tick() {
     HookScope scope(*this);
-    core_.tick(now());
+    const core::Millis t = now();
+    core_.tick(t);
+    users_evicted_ += core_.evict_idle(
+        t, kEvictBatch, [this](std::string_view id) { return release_user(std::string(id)); });
     if (shared_) shared_->tick();
+}
+
+bool Service::release_user(const std::string& id) {
+    if (loader_.pinned(id)) return false;
+    if (shared_ && !shared_->may_forget(id)) return false;
+    if (!store_->release(id)) return false;
+    if (shared_) shared_->forget(id);
+    return true;
 }
 
 void Service::on_wake() {

@@ -30,6 +30,8 @@ class Service final : public core::CoreSink {
   public:
     static constexpr std::size_t kMaxPendingMessages = 32;  // per connection while loading
     static constexpr std::uint32_t kTickIntervalMs = 100;
+    // Users looked at for eviction per tick (at most 20,000 a second at the 100 ms tick).
+    static constexpr std::size_t kEvictBatch = 2000;
 
     // `host` was copied and checked by the caller; `store` is ready; `link` is the started
     // Redis link when presence.redis_url is set (nullptr: a single instance).
@@ -121,6 +123,9 @@ class Service final : public core::CoreSink {
     // Friendships. `local`: through this instance's host (the others are told through Redis).
     void queue_friend_op(bool add, std::string_view a, std::string_view b, bool local);
     void drain_friend_ops();
+    // Eviction asks: may `id` leave the core? (no load waiting for it, Redis and the store
+    // hold everything of it); yes also drops what those keep only for the loaded user.
+    bool release_user(const std::string& id);
     MetricsSnapshot metrics_snapshot() const;
 
     presence_host_api host_;
@@ -157,6 +162,7 @@ class Service final : public core::CoreSink {
     // Fan-out latency of the hook being run.
     std::chrono::steady_clock::time_point hook_start_;
     std::uint64_t fanout_frames_ = 0;
+    std::uint64_t users_evicted_ = 0;
     bool shut_down_ = false;
 };
 

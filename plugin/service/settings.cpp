@@ -104,6 +104,7 @@ const std::map<std::string_view, Parser>& parsers() {
         {"max_visibility", uint_field(&PluginConfig::max_visibility, 0, 100000)},
         {"max_connections_per_user", uint_field(&PluginConfig::max_connections_per_user, 1, 1000)},
         {"instance_ttl_s", uint_field(&PluginConfig::instance_ttl_s, 1, 3600)},
+        {"evict_after_s", uint_field(&PluginConfig::evict_after_s, 0, 86400)},
         {"updates_per_s",
          [](std::string_view v, PluginConfig& c, std::string& why) {
              double d = 0;
@@ -153,6 +154,7 @@ core::CoreConfig PluginConfig::core_config() const {
     // SPEC 7: a burst of twice the rate, never less than one update.
     c.update_burst = static_cast<std::uint32_t>(std::max(1.0, std::ceil(updates_per_s * 2)));
     c.shared = !redis_url.empty();
+    c.evict_after_ms = static_cast<core::Millis>(evict_after_s) * 1000;
     return c;
 }
 

@@ -30,6 +30,9 @@ struct PluginConfig {
     std::string friends_query = "SELECT friend_id FROM friendships WHERE user_id = ?";
     std::uint32_t instance_ttl_s = 15;
     std::string friends_file;
+    // Users nobody here watches leave memory this long after (reloaded from the store on
+    // demand): memory follows online users and their friends, not every user ever seen.
+    std::uint32_t evict_after_s = 60;
 
     core::CoreConfig core_config() const;
 };

@@ -63,6 +63,16 @@ void SharedPresence::loaded(const std::string& user, const redis::UserHash& hash
     core_.apply_remote(user, hash.remote_for(instance_), nullptr, now_());
 }
 
+bool SharedPresence::may_forget(const std::string& user) const {
+    return !pending_.count(user) && !failed_.count(user);
+}
+
+void SharedPresence::forget(const std::string& user) {
+    // News of a user not loaded is ignored (apply), and loading reads the hash again with its
+    // version, so nothing else is kept per user.
+    versions_.erase(user);
+}
+
 void SharedPresence::on_wake() {
     events_.clear();
     link_->take(events_);

@@ -56,6 +56,10 @@ class SharedPresence {
     void fetch(std::vector<std::string> users, Fetched done);
     // A freshly loaded user: remember its version and apply its devices elsewhere.
     void loaded(const std::string& user, const redis::UserHash& hash);
+    // Eviction: a user may leave the core only when no change of it is on its way to Redis
+    // (or waiting to be written again); forget() then drops what is kept for it here.
+    bool may_forget(const std::string& user) const;
+    void forget(const std::string& user);
     // Stops the link; `clean` removes this instance's devices from Redis first.
     void stop(bool clean);
 

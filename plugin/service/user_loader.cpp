@@ -22,10 +22,23 @@ void UserLoader::wake_waiters(Waiters& waiting, const std::string& id, bool ok) 
     for (const auto& job : jobs) finish(job, ok);
 }
 
+UserLoader::Done UserLoader::pinned_until_done(std::vector<std::string> ids, Done done) {
+    for (const auto& id : ids) ++pins_[id];
+    return [this, ids = std::move(ids), done = std::move(done)](bool ok) {
+        done(ok);  // runs the request while its users are still pinned
+        for (const auto& id : ids) {
+            const auto it = pins_.find(id);
+            if (it != pins_.end() && --it->second == 0) pins_.erase(it);
+        }
+    };
+}
+
 void UserLoader::ensure(const std::vector<std::string>& records,
                         const std::vector<std::string>& friends, Done done) {
     auto job = std::make_shared<Job>();
-    job->done = std::move(done);
+    std::vector<std::string> held = records;
+    held.insert(held.end(), friends.begin(), friends.end());
+    job->done = pinned_until_done(std::move(held), std::move(done));
 
     std::vector<std::string> to_load;
     for (const auto& id : records) {
@@ -109,6 +122,8 @@ void UserLoader::load_records(std::vector<std::string> to_load) {
 
 void UserLoader::ensure_viewer(const std::string& viewer, std::vector<std::string> subjects,
                                bool all_friends, Done done) {
+    // The viewer stays pinned between its own load and its friends' (two store round trips).
+    done = pinned_until_done({viewer}, std::move(done));
     ensure({viewer}, {viewer},
            [this, viewer, subjects = std::move(subjects), all_friends,
             done = std::move(done)](bool ok) mutable {

@@ -39,6 +39,10 @@ class UserLoader {
     // newest durable part, devices on other instances) before anyone waiting sees it.
     void set_shared(SharedPresence* shared) { shared_ = shared; }
 
+    // A request is waiting for `id` (its own load or another user's that it needs next): the
+    // core must not evict it before the request runs.
+    bool pinned(const std::string& id) const { return pins_.count(id) != 0; }
+
     std::size_t loads_in_flight() const {
         return records_waiting_.size() + friends_waiting_.size();
     }
@@ -54,6 +58,8 @@ class UserLoader {
     static void finish(const std::shared_ptr<Job>& job, bool ok);
     void load_records(std::vector<std::string> ids);
     static void wake_waiters(Waiters& waiting, const std::string& id, bool ok);
+    // Pins `ids` until the returned callback (wrapping `done`) has run.
+    Done pinned_until_done(std::vector<std::string> ids, Done done);
 
     core::PresenceCore& core_;
     store::Store& store_;
@@ -61,6 +67,7 @@ class UserLoader {
     SharedPresence* shared_ = nullptr;
     Waiters records_waiting_;  // user id -> requests waiting for its record
     Waiters friends_waiting_;  // user id -> requests waiting for its friend list
+    std::unordered_map<std::string, std::uint32_t> pins_;  // user id -> requests needing it
 };
 
 }  // namespace presence::service

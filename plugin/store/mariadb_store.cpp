@@ -123,6 +123,13 @@ class MariaDbStore final : public Store {
                                  [this] { return queue_.empty() && in_flight_ == 0; });
     }
 
+    bool release(const std::string& id) override {
+        std::lock_guard lk(mu_);
+        if (queue_.find(id) || writing_.count(id)) return false;  // not durable yet
+        queue_.forget(id);
+        return true;
+    }
+
     StoreHealth health() const override {
         std::lock_guard lk(mu_);
         StoreHealth h;
@@ -231,6 +238,7 @@ class MariaDbStore final : public Store {
     void run_write(std::unique_lock<std::mutex>& lk, std::unique_ptr<MariaDbSession>& session) {
         std::vector<PendingWrite> batch = queue_.take_batch(kBatchUsers);
         in_flight_ = batch.size();
+        for (const auto& w : batch) writing_.insert(w.record.user_id);
         lk.unlock();
         MariaDbFailure failure;
         bool ok = session->write(batch, &failure);
@@ -260,6 +268,7 @@ class MariaDbStore final : public Store {
         }
         lk.lock();
         in_flight_ = 0;
+        writing_.clear();
         if (!ok) {
             queue_.give_back(std::move(batch));
             lost(failure, session);
@@ -330,6 +339,7 @@ class MariaDbStore final : public Store {
     std::condition_variable idle_cv_;  // flush(): a batch finished
     MariaDbWriteQueue queue_;
     std::size_t in_flight_ = 0;
+    std::unordered_set<std::string> writing_;  // users of the batch being written (release())
     std::deque<LoadJob> loads_;
     std::vector<std::function<void()>> done_;
     bool connected_ = true;

@@ -52,6 +52,10 @@ class MariaDbWriteQueue {
     // as such (and may be dropped under pressure). Ignored when the user is already known.
     void remember_loaded(const core::UserRecord& record);
 
+    // The core dropped the user (eviction): forget its last accepted state. Only for a user
+    // with nothing pending; the next load remembers it again.
+    void forget(const std::string& user_id) { accepted_.erase(user_id); }
+
     std::size_t size() const { return pending_.size(); }
     bool empty() const { return pending_.empty(); }
 

@@ -53,6 +53,16 @@ class Store {
     virtual bool flush(long max_wait_ms) = 0;
 
     virtual StoreHealth health() const = 0;
+
+    // The core is about to drop `id` (eviction: nobody here watches them). True lets it go:
+    // everything saved for the user is durable or will be read back by a later load, and the
+    // store forgets what it kept only for the user's sake. False keeps the user in the core
+    // for now (a write of it still queued or being written). The memory store is itself the
+    // durable copy: always true.
+    virtual bool release(const std::string& id) {
+        (void)id;
+        return true;
+    }
 };
 
 struct MemoryStoreOptions {
