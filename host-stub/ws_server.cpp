@@ -113,6 +113,7 @@ HostServer::HostServer(ConfigFile config, HostOptions options, const presence_pl
 }
 
 HostServer::~HostServer() {
+    if (active_frame_mask_guard() == mask_guard_.get()) set_active_frame_mask_guard(nullptr);
     friendship_table_.reset();  // its worker wakes the loop through context_
     if (plugin_) api_->destroy(plugin_);
     plugin_ = nullptr;
@@ -179,7 +180,16 @@ bool HostServer::start(std::string& error) {
         ev_loop_.reset();
         context_ = lws_create_context(&info);
     }
-    raise_fd_limit();  // the spare descriptors, for everything but lws
+    const unsigned int fd_hard_limit = raise_fd_limit();  // the spare ones, for all but lws
+    if (options_.event_lib == "libev") {
+        mask_guard_ = std::make_unique<FrameMaskGuard>(
+            fd_hard_limit,
+            [](void* server, void* conn) {
+                static_cast<HostServer*>(server)->refuse_unmasked(*static_cast<Connection*>(conn));
+            },
+            this);
+        set_active_frame_mask_guard(mask_guard_.get());
+    }
     if (context_) {
         // Which loop really runs (the default may have fallen back), for operators and tests.
         log(PRESENCE_LOG_INFO, ("event loop: " + options_.event_lib).c_str());
@@ -428,9 +438,12 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
                            json_error("bad_request", "malformed %-escape in the request path"));
         return Adoption::WithRequest;
     }
-    if (head.starts_with("GET ") && end != std::string_view::npos && end + 4 == head.size()) {
-        const ssize_t got = recv(fd, first, end + 4, 0);  // what was peeked, exactly
+    // Bytes after the header (a client's first frames, sent at once) stay in the socket: lws
+    // reads them after the upgrade, where the mask guard sees them (frame_mask_guard.hpp).
+    if (head.starts_with("GET ") && end != std::string_view::npos) {
+        const ssize_t got = recv(fd, first, end + 4, 0);  // the header, exactly
         if (got == static_cast<ssize_t>(end + 4)) {
+            if (mask_guard_) mask_guard_->hand_over(fd);
             // On failure (e.g. lws at its descriptor limit) lws closes the socket.
             lws_adopt_socket_vhost_readbuf(vhost_, fd, first, end + 4);
         } else {
@@ -559,6 +572,8 @@ int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, siz
     auto* slot = static_cast<SessionSlot*>(user);
     switch (reason) {
         case LWS_CALLBACK_HTTP:
+            // A plain request: an upgrade later on this connection would not be watched.
+            if (mask_guard_) mask_guard_->forget(lws_get_socket_fd(wsi));
             return on_http_request(wsi, slot, static_cast<const char*>(in));
         case LWS_CALLBACK_HTTP_BODY:
             return on_http_body(slot, static_cast<const char*>(in), len);
@@ -630,6 +645,13 @@ int refuse_ws_version(lws* wsi) {
 }  // namespace
 
 int HostServer::on_filter_ws(lws* wsi) {
+    // RFC 6455 5.1 is enforced only on a stream read from its start (frame_mask_guard.hpp):
+    // an upgrade after another request on the connection, or behind headers over the 2048
+    // bytes the host peeks, is refused.
+    if (mask_guard_ && !mask_guard_->handed_over(lws_get_socket_fd(wsi))) {
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, nullptr);
+        return -1;
+    }
     if (header_value(wsi, WSI_TOKEN_VERSION) != "13") return refuse_ws_version(wsi);
     if (header_value(wsi, WSI_TOKEN_GET_URI) != "/ws") {
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, nullptr);
@@ -659,6 +681,7 @@ void HostServer::on_established(lws* wsi, SessionSlot* slot) {
     Connection& ref = *conn;
     slot->connection = conn.get();
     connections_.emplace(ref.id, std::move(conn));
+    if (mask_guard_) mask_guard_->watch(lws_get_socket_fd(wsi), &ref);
     if (user.empty() || !plugin_) {
         ref.close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
         ref.close_reason = "unauthenticated";
@@ -702,6 +725,20 @@ void HostServer::note_idle_writable(Connection& conn) {
     log(PRESENCE_LOG_WARN, line);
     conn.close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
     conn.close_reason = "too many pings";
+    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+}
+
+// RFC 6455 5.1: an unmasked client frame (screened out of what lws reads, so neither lws nor the
+// plugin sees it) fails the connection with 1002. Called from inside lws' read (recv_guard.cpp).
+void HostServer::refuse_unmasked(Connection& conn) {
+    if (conn.close_code || conn.close_now) return;
+    char line[128];
+    std::snprintf(line, sizeof line, "connection %llu: unmasked frame, closing (1002)",
+                  static_cast<unsigned long long>(conn.id));
+    log(PRESENCE_LOG_INFO, line);
+    conn.close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+    conn.close_reason = "unmasked frame";
+    lws_callback_on_writable(conn.wsi);
     lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
@@ -929,6 +966,7 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
     if (!slot || !slot->connection) return;
     Connection* conn = slot->connection;
     slot->connection = nullptr;
+    if (mask_guard_) mask_guard_->forget(lws_get_socket_fd(conn->wsi));
     const uint64_t id = conn->id;
     conn->close_now = true;  // sends from inside on_disconnect are refused, not queued
     conn->queue.clear();
