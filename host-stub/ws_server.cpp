@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -410,6 +411,17 @@ void refuse_bad_request(int fd, size_t request_bytes, const std::string& body) {
     ::close(fd);
 }
 
+// Whether a header block names a body (Content-Length or Transfer-Encoding), any case.
+bool announces_body(std::string_view header) {
+    auto has = [header](std::string_view name) {
+        return std::search(header.begin(), header.end(), name.begin(), name.end(),
+                           [](char a, char b) {
+                               return std::tolower(static_cast<unsigned char>(a)) == b;
+                           }) != header.end();
+    };
+    return has("\r\ncontent-length:") || has("\r\ntransfer-encoding:");
+}
+
 }  // namespace
 
 // What a connection has sent so far decides: a whole GET header block (an upgrade, or a plain
@@ -438,9 +450,11 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
                            json_error("bad_request", "malformed %-escape in the request path"));
         return Adoption::WithRequest;
     }
-    // Bytes after the header (a client's first frames, sent at once) stay in the socket: lws
-    // reads them after the upgrade, where the mask guard sees them (frame_mask_guard.hpp).
-    if (head.starts_with("GET ") && end != std::string_view::npos) {
+    // Bytes after a header without a body (a client's first frames, sent with its upgrade
+    // request) stay in the socket: lws reads them after the upgrade, where the mask guard sees
+    // them (frame_mask_guard.hpp). A GET with a body still goes bare (see above).
+    if (head.starts_with("GET ") && end != std::string_view::npos &&
+        (end + 4 == head.size() || !announces_body(head.substr(0, end + 2)))) {
         const ssize_t got = recv(fd, first, end + 4, 0);  // the header, exactly
         if (got == static_cast<ssize_t>(end + 4)) {
             if (mask_guard_) mask_guard_->hand_over(fd);
@@ -451,6 +465,7 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
         }
         return Adoption::WithRequest;
     }
+    if (mask_guard_) mask_guard_->forget(fd);  // read from lws' first byte: not watchable
     lws_adopt_socket_vhost(vhost_, fd);
     return Adoption::Bare;
 }
@@ -583,6 +598,7 @@ int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, siz
         case LWS_CALLBACK_HTTP_WRITEABLE:
             return on_http_writeable(wsi, slot);
         case LWS_CALLBACK_CLOSED_HTTP:
+            if (mask_guard_) mask_guard_->forget(lws_get_socket_fd(wsi));
             on_http_closed(slot);
             break;
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:

@@ -146,3 +146,27 @@ TEST(Rfc6455, UpgradeAfterAnotherRequestOnTheConnectionIs400) {
     const std::string answer = read_until_eof(sock);
     CHECK_TEXT(answer.find(" 101 ") == std::string::npos, answer.c_str());
 }
+
+// Bytes after a bodiless GET stay in the socket for lws (so that frames sent with an upgrade
+// are screened): two pipelined plain requests in one write are still both answered.
+TEST(Rfc6455, PipelinedPlainRequestsAreBothAnswered) {
+    TcpSocket sock;
+    CHECK_TEXT(sock.connect("127.0.0.1", host->port(), milliseconds{2000}), sock.error().c_str());
+    const std::string one = "GET /nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    CHECK(sock.write_all(one + one, milliseconds{2000}));
+    std::string answer;
+    char buf[4096];
+    for (int i = 0; i < 10; ++i) {
+        const long n = sock.read_some(buf, sizeof buf, milliseconds{1000});
+        if (n <= 0) break;
+        answer.append(buf, static_cast<size_t>(n));
+        const size_t first = answer.find("HTTP/1.1 ");
+        if (first != std::string::npos &&
+            answer.find("HTTP/1.1 ", first + 1) != std::string::npos) {
+            break;
+        }
+    }
+    const size_t first = answer.find("HTTP/1.1 ");
+    CHECK_TEXT(first != std::string::npos, answer.c_str());
+    CHECK_TEXT(answer.find("HTTP/1.1 ", first + 1) != std::string::npos, answer.c_str());
+}
