@@ -15,6 +15,7 @@
 
 #include "config_file.hpp"
 #include "frame_batch.hpp"
+#include "frame_mask_guard.hpp"
 #include "friendship_table.hpp"
 #include "listen_socket.hpp"
 #include "outbound_queue.hpp"
@@ -180,6 +181,7 @@ class HostServer {
     bool listen_work_waiting();
     void note_pending_pressure();
     void on_ws_closed(SessionSlot* slot);
+    void refuse_unmasked(Connection& conn);
     bool enqueue(Connection& conn, const SharedFrame& frame);
     int write_large_frame_piece(Connection& conn);
     void cut_off(Connection& conn, const char* reason);
@@ -251,6 +253,8 @@ class HostServer {
     // libev: accepted sockets whose request has not (fully) arrived yet, held by the host
     // instead of lws until it has (see on_listen_ready and pending_sockets.hpp).
     PendingSockets pending_;
+    // libev (the host's own acceptor): unmasked client frames are refused (frame_mask_guard.hpp).
+    std::unique_ptr<FrameMaskGuard> mask_guard_;
     std::vector<int> ready_scratch_;  // serve_pending()'s, reused
     int64_t last_refusal_log_us_ = 0;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;

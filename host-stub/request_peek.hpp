@@ -12,8 +12,8 @@ namespace presence_host {
 enum class PeekVerdict {
     Wait,       // no end of the header block yet, and the peek buffer is not full
     BadEscape,  // the request line holds a bad %-escape: the host answers 400 itself
-    WholeGet,   // exactly one whole GET header block: read it and adopt with it
-    Bare,       // anything else (a body, pipelined bytes, a long head): adopt the bare socket
+    WholeGet,   // a GET header block without a body: read just it and adopt with it
+    Bare,       // anything else (a body, a long head): adopt the bare socket
 };
 
 struct PeekDecision {

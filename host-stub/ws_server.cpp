@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -115,6 +116,7 @@ HostServer::HostServer(ConfigFile config, HostOptions options, const presence_pl
 }
 
 HostServer::~HostServer() {
+    if (active_frame_mask_guard() == mask_guard_.get()) set_active_frame_mask_guard(nullptr);
     friendship_table_.reset();  // its worker wakes the loop through context_
     if (plugin_) api_->destroy(plugin_);
     plugin_ = nullptr;
@@ -181,7 +183,16 @@ bool HostServer::start(std::string& error) {
         ev_loop_.reset();
         context_ = lws_create_context(&info);
     }
-    raise_fd_limit();  // the spare descriptors, for everything but lws
+    const unsigned int fd_hard_limit = raise_fd_limit();  // the spare ones, for all but lws
+    if (options_.event_lib == "libev") {
+        mask_guard_ = std::make_unique<FrameMaskGuard>(
+            fd_hard_limit,
+            [](void* server, void* conn) {
+                static_cast<HostServer*>(server)->refuse_unmasked(*static_cast<Connection*>(conn));
+            },
+            this);
+        set_active_frame_mask_guard(mask_guard_.get());
+    }
     if (context_) {
         // Which loop really runs (the default may have fallen back), for operators and tests.
         log(PRESENCE_LOG_INFO, ("event loop: " + options_.event_lib).c_str());
@@ -404,12 +415,12 @@ void refuse_bad_request(int fd, size_t request_bytes, const std::string& body) {
 
 }  // namespace
 
-// What a connection has sent so far decides: a whole GET header block (an upgrade, or a plain
-// GET) goes to lws with the socket and is served at once; any other whole header block (a
-// body follows, or more than the 2048-byte peek) lws reads from the socket itself (with a body
-// in the handed-over bytes lws 4.1 answered 400); a request line with a bad %-escape gets our
-// JSON 400; less than a header block waits (held in pending_). A socket gone before it said
-// anything is closed. `held`: the socket is in pending_ (let go of before it is handed on).
+// What a connection has sent so far decides (decide_peek, request_peek.hpp): a GET header block
+// without a body (an upgrade, or a plain GET) goes to lws with the socket and is served at once;
+// any other (a body follows, or more than the 2048-byte peek) lws reads from the socket itself;
+// a request line with a bad %-escape gets our JSON 400; less than a header block waits (held in
+// pending_). A socket gone before it said anything is closed. `held`: the socket is in pending_
+// (let go of before it is handed on).
 HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
     auto let_go = [&] {
         if (held) pending_.release(fd);
@@ -430,10 +441,14 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
                            json_error("bad_request", "malformed %-escape in the request path"));
         return Adoption::WithRequest;
     }
+    // Bytes after a header without a body (a client's first frames, sent with its upgrade
+    // request) stay in the socket: lws reads them after the upgrade, where the mask guard sees
+    // them (frame_mask_guard.hpp).
     if (decision.verdict == PeekVerdict::WholeGet) {
         const size_t n = decision.request_bytes;
-        const ssize_t got = recv(fd, first, n, 0);  // what was peeked, exactly
+        const ssize_t got = recv(fd, first, n, 0);  // the header, exactly
         if (got == static_cast<ssize_t>(n)) {
+            if (mask_guard_) mask_guard_->hand_over(fd);
             // On failure (e.g. lws at its descriptor limit) lws closes the socket.
             lws_adopt_socket_vhost_readbuf(vhost_, fd, first, n);
         } else {
@@ -441,6 +456,7 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
         }
         return Adoption::WithRequest;
     }
+    if (mask_guard_) mask_guard_->forget(fd);  // read from lws' first byte: not watchable
     lws_adopt_socket_vhost(vhost_, fd);
     return Adoption::Bare;
 }
@@ -562,6 +578,8 @@ int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, siz
     auto* slot = static_cast<SessionSlot*>(user);
     switch (reason) {
         case LWS_CALLBACK_HTTP:
+            // A plain request: an upgrade later on this connection would not be watched.
+            if (mask_guard_) mask_guard_->forget(lws_get_socket_fd(wsi));
             return on_http_request(wsi, slot, static_cast<const char*>(in));
         case LWS_CALLBACK_HTTP_BODY:
             return on_http_body(slot, static_cast<const char*>(in), len);
@@ -571,6 +589,7 @@ int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, siz
         case LWS_CALLBACK_HTTP_WRITEABLE:
             return on_http_writeable(wsi, slot);
         case LWS_CALLBACK_CLOSED_HTTP:
+            if (mask_guard_) mask_guard_->forget(lws_get_socket_fd(wsi));
             on_http_closed(slot);
             break;
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -633,6 +652,13 @@ int refuse_ws_version(lws* wsi) {
 }  // namespace
 
 int HostServer::on_filter_ws(lws* wsi) {
+    // RFC 6455 5.1 is enforced only on a stream read from its start (frame_mask_guard.hpp):
+    // an upgrade after another request on the connection, or behind headers over the 2048
+    // bytes the host peeks, is refused.
+    if (mask_guard_ && !mask_guard_->handed_over(lws_get_socket_fd(wsi))) {
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, nullptr);
+        return -1;
+    }
     if (header_value(wsi, WSI_TOKEN_VERSION) != "13") return refuse_ws_version(wsi);
     if (header_value(wsi, WSI_TOKEN_GET_URI) != "/ws") {
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, nullptr);
@@ -662,6 +688,7 @@ void HostServer::on_established(lws* wsi, SessionSlot* slot) {
     Connection& ref = *conn;
     slot->connection = conn.get();
     connections_.emplace(ref.id, std::move(conn));
+    if (mask_guard_) mask_guard_->watch(lws_get_socket_fd(wsi), &ref);
     if (user.empty() || !plugin_) {
         ref.close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
         ref.close_reason = "unauthenticated";
@@ -705,6 +732,20 @@ void HostServer::note_idle_writable(Connection& conn) {
     log(PRESENCE_LOG_WARN, line);
     conn.close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
     conn.close_reason = "too many pings";
+    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+}
+
+// RFC 6455 5.1: an unmasked client frame (screened out of what lws reads, so neither lws nor the
+// plugin sees it) fails the connection with 1002. Called from inside lws' read (recv_guard.cpp).
+void HostServer::refuse_unmasked(Connection& conn) {
+    if (conn.close_code || conn.close_now) return;
+    char line[128];
+    std::snprintf(line, sizeof line, "connection %llu: unmasked frame, closing (1002)",
+                  static_cast<unsigned long long>(conn.id));
+    log(PRESENCE_LOG_INFO, line);
+    conn.close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+    conn.close_reason = "unmasked frame";
+    lws_callback_on_writable(conn.wsi);
     lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
@@ -990,6 +1031,7 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
     if (!slot || !slot->connection) return;
     Connection* conn = slot->connection;
     slot->connection = nullptr;
+    if (mask_guard_) mask_guard_->forget(lws_get_socket_fd(conn->wsi));
     const uint64_t id = conn->id;
     conn->close_now = true;  // sends from inside on_disconnect are refused, not queued
     conn->queue.clear(budget_of(*conn));

@@ -21,12 +21,22 @@ TEST(RequestPeek, AWholeGetIsHandedOverWithItsBytes) {
     LONGS_EQUAL(get.size(), d.request_bytes);
 }
 
-TEST(RequestPeek, ABodyOrPipelinedBytesGoBare) {
+TEST(RequestPeek, ABodyGoesBare) {
     CHECK(decide_peek("PUT /s HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 2048).verdict ==
           PeekVerdict::Bare);
-    CHECK(decide_peek("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 2048).verdict ==
+    CHECK(decide_peek("GET /s HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}", 2048).verdict ==
           PeekVerdict::Bare);
     CHECK(decide_peek("POST /q HTTP/1.1\r\n\r\n", 2048).verdict == PeekVerdict::Bare);
+}
+
+TEST(RequestPeek, WhatFollowsABodilessGetStaysInTheSocket) {
+    const std::string get = "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n";
+    PeekDecision d = decide_peek(get + "\x81\x85frame", 2048);  // first frame in the same write
+    CHECK(d.verdict == PeekVerdict::WholeGet);
+    LONGS_EQUAL(get.size(), d.request_bytes);
+    d = decide_peek(get + "GET /b HTTP/1.1\r\n\r\n", 2048);  // a pipelined request
+    CHECK(d.verdict == PeekVerdict::WholeGet);
+    LONGS_EQUAL(get.size(), d.request_bytes);
 }
 
 TEST(RequestPeek, AFullBufferWithoutAnEndGoesBare) {
