@@ -197,7 +197,7 @@ TEST(Rest, MetricsNeedTheAdminToken) {
     r = rest_get(*host, "bob", "/metrics");  // a valid user token
     LONGS_EQUAL_TEXT(401, r.status, r.body.c_str());
     CHECK_TEXT(r.body.find("# TYPE") == std::string::npos, r.body.c_str());
-    r = rest_get(*host, "host.admin", "/metrics");  // the name the host gives its operator
+    r = rest_get(*host, "host.admin", "/metrics");  // no user name makes an operator
     LONGS_EQUAL_TEXT(401, r.status, r.body.c_str());
     r = http_get(host->port(), path, "wrong-admin-token");
     LONGS_EQUAL_TEXT(401, r.status, r.body.c_str());

@@ -17,7 +17,7 @@ using std::chrono::milliseconds;
 namespace {
 
 long long sample(HostProcess& host, const std::string& name) {
-    HttpResponse r = rest_get(host, "ops", "/metrics");
+    HttpResponse r = http_get(host.port(), host.http_prefix() + "/metrics", host.admin_token());
     const std::string key = "\n" + name + " ";
     const auto at = ("\n" + r.body).find(key);
     if (at == std::string::npos) return -1;

@@ -41,7 +41,7 @@ std::string evict_db(const std::vector<std::pair<std::string, std::string>>& pai
 
 // A metric's value from GET /metrics (-1 when absent).
 long long metric(HostProcess& host, const std::string& name) {
-    const auto r = http_get(host.port(), host.http_prefix() + "/metrics", host.mint_token("ops"));
+    const auto r = http_get(host.port(), host.http_prefix() + "/metrics", host.admin_token());
     const auto at = r.body.find("\n" + name + " ");
     if (at == std::string::npos) return -1;
     return std::stoll(r.body.substr(at + name.size() + 2));

@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     const std::string secret = HostProcess::kDefaultSecret;  // HostProcess's default
-    const std::string ops = presence_host::mint_token(secret, "ops", 4'102'444'800);
+    const std::string ops = host.admin_token();  // GET /metrics is for operators (SPEC 6)
     auto settle = [&] {
         // Until every user record has left (evict_after_s, then batches on the tick). A long
         // evict_after_s is the "no eviction" baseline: only a short pause then.

@@ -31,7 +31,7 @@ TEST(RequestPeek, ABodyGoesBare) {
 
 TEST(RequestPeek, WhatFollowsABodilessGetStaysInTheSocket) {
     const std::string get = "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n";
-    PeekDecision d = decide_peek(get + "\x81\x85frame", 2048);  // first frame in the same write
+    PeekDecision d = decide_peek(get + "\x81\x85" "frame", 2048);  // first frame in the same write
     CHECK(d.verdict == PeekVerdict::WholeGet);
     LONGS_EQUAL(get.size(), d.request_bytes);
     d = decide_peek(get + "GET /b HTTP/1.1\r\n\r\n", 2048);  // a pipelined request
