@@ -30,6 +30,7 @@ struct PluginConfig {
     std::string friends_query = "SELECT friend_id FROM friendships WHERE user_id = ?";
     std::uint32_t instance_ttl_s = 15;
     std::string friends_file;
+    std::string journal_path;  // MariaDB store only; "" = derived from db_url (README)
 
     core::CoreConfig core_config() const;
 };

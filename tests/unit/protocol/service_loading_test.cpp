@@ -56,6 +56,7 @@ void rec_wake(void*) {}
 class ManualStore final : public store::Store {
   public:
     bool ok = true;
+    bool hold_acks = false;  // true: acknowledgements wait in `held` like loads
     int user_loads = 0;
     int friend_loads = 0;
     std::map<std::string, std::vector<std::string>> friends;
@@ -79,6 +80,10 @@ class ManualStore final : public store::Store {
     }
     void save_user(const core::UserRecord&) override {}
     void friendship_changed(bool, const std::string&, const std::string&) override {}
+    bool holds_acks() const override { return hold_acks; }
+    void when_durable(std::function<void()> done) override {
+        (hold_acks ? held_ : ready_).push_back(std::move(done));
+    }
     void pump() override {
         while (!ready_.empty()) {
             auto task = std::move(ready_.front());
