@@ -121,8 +121,8 @@ JournalDecode decode_journal_record(std::string_view data, std::size_t* offset, 
     for (std::uint32_t i = 0; p.ok && i < n; ++i)
         r.visibility.push_back(p.bytes(p.get<std::uint8_t>()));
     if (!p.ok || p.at != payload.size() ||
-        chosen > static_cast<std::uint8_t>(core::Status::Invisible) ||
-        !core::is_valid_user_id(r.user_id)) {
+        chosen > static_cast<std::uint8_t>(core::Status::Invisible) || r.user_id.empty() ||
+        r.user_id.size() > 64) {
         return JournalDecode::Corrupt;
     }
     r.chosen = static_cast<core::Status>(chosen);
