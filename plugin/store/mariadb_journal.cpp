@@ -24,8 +24,9 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 // A segment this large is closed and a new one begun, so that under steady load the journal
-// keeps about two segments: one being committed to the database, one being written.
-constexpr std::uint64_t kSegmentBytes = 8u << 20;
+// keeps about two segments: one being committed to the database, one being written. Small, so
+// that committed records do not linger (at 5,000 changes/s a segment lasts about 2 s).
+constexpr std::uint64_t kSegmentBytes = 1u << 20;
 constexpr auto kRetryAfterError = 100ms;
 
 std::string errno_text() {
