@@ -82,7 +82,11 @@ class ManualStore final : public store::Store {
     void friendship_changed(bool, const std::string&, const std::string&) override {}
     bool holds_acks() const override { return hold_acks; }
     void when_durable(std::function<void()> done) override {
-        (hold_acks ? held_ : ready_).push_back(std::move(done));
+        if (hold_acks) {
+            held_.push_back(std::move(done));
+        } else {
+            ready_.push_back(std::move(done));
+        }
     }
     void pump() override {
         while (!ready_.empty()) {
