@@ -295,9 +295,11 @@ bool MariaDbJournal::write_out(const std::string& data) {
     if (write_all(fd_, data.data(), data.size()) && ::fdatasync(fd_) == 0) {
         active_.bytes += data.size();
         disk_bytes_ += data.size();
+        failing_.store(false, std::memory_order_relaxed);
         return true;
     }
     const std::string why = errno_text();
+    failing_.store(true, std::memory_order_relaxed);
     // A partial frame must not stay in front of the retried ones.
     if (::ftruncate(fd_, static_cast<off_t>(active_.bytes)) != 0) {
         // Then start a fresh segment: a torn frame ends this one's replay anyway.

@@ -67,6 +67,8 @@ class MariaDbJournal {
     bool sync(long max_wait_ms);
 
     JournalStats stats() const;
+    // The last write or sync failed (disk full, I/O error): acknowledgements are waiting.
+    bool failing() const { return failing_.load(std::memory_order_relaxed); }
     const std::string& dir() const { return dir_; }
 
   private:
@@ -113,6 +115,7 @@ class MariaDbJournal {
     std::atomic<std::uint64_t> durable_{0};
     std::atomic<std::uint64_t> disk_bytes_{0};
     std::atomic<std::uint64_t> disk_segments_{0};
+    std::atomic<bool> failing_{false};
 
     // Journal thread (and open/destructor, when it is not running).
     int fd_ = -1;

@@ -158,9 +158,10 @@ class MariaDbStore final : public Store {
     StoreHealth health() const override {
         std::lock_guard lk(mu_);
         StoreHealth h;
-        h.ok = connected_;
+        h.ok = connected_ && !journal_->failing();
         h.backend = "mariadb";
         h.detail = connected_ ? "connected" : "reconnecting";
+        if (journal_->failing()) h.detail += ", journal write failing (acknowledgements wait)";
         h.queue_depth = queue_.size() + in_flight_;
         return h;
     }
