@@ -454,8 +454,27 @@ std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options, std::fu
         if (err) *err = why;
         return nullptr;
     }
-    // The journal first: a second process on the same journal is refused before it touches
-    // the database, and what the last run acknowledged is known before anything is loaded.
+    MysqlPtr conn = mariadb_open(*url, &why);
+    if (!conn) {
+        if (err) *err = "presence.db_url: cannot connect to MariaDB: " + why;
+        return nullptr;
+    }
+    if (!mariadb_migrate(conn.get(), &why)) {
+        if (err) *err = "presence.db_url: schema migration failed: " + why;
+        return nullptr;
+    }
+    MariaDbOptions opts = options;
+    if (opts.friends_query.empty()) {
+        opts.friends_query = "SELECT friend_id FROM friendships WHERE user_id = ?";
+    }
+    if (opts.max_queue == 0) opts.max_queue = 1;
+    if (!check_friends_query(conn.get(), opts.friends_query, log, &why)) {
+        if (err) *err = why;
+        return nullptr;
+    }
+    // The journal once the database is known to be right (a wrong password creates no
+    // directory); its records go into the queue before the worker starts, so every load sees
+    // what the last run acknowledged.
     JournalOptions jopts;
     jopts.dir = options.journal_path.empty() ? default_journal_dir(*url) : options.journal_path;
     if (jopts.dir.empty()) {
@@ -472,24 +491,6 @@ std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options, std::fu
     std::vector<core::UserRecord> replayed;
     auto journal = MariaDbJournal::open(std::move(jopts), &replayed, &why);
     if (!journal) {
-        if (err) *err = why;
-        return nullptr;
-    }
-    MysqlPtr conn = mariadb_open(*url, &why);
-    if (!conn) {
-        if (err) *err = "presence.db_url: cannot connect to MariaDB: " + why;
-        return nullptr;
-    }
-    if (!mariadb_migrate(conn.get(), &why)) {
-        if (err) *err = "presence.db_url: schema migration failed: " + why;
-        return nullptr;
-    }
-    MariaDbOptions opts = options;
-    if (opts.friends_query.empty()) {
-        opts.friends_query = "SELECT friend_id FROM friendships WHERE user_id = ?";
-    }
-    if (opts.max_queue == 0) opts.max_queue = 1;
-    if (!check_friends_query(conn.get(), opts.friends_query, log, &why)) {
         if (err) *err = why;
         return nullptr;
     }

@@ -23,9 +23,9 @@ struct MariaDbOptions {
 // host, port, socket and db>, or "" when none of those variables is set.
 std::string default_journal_dir(const MariaDbUrl& url);
 
-// Parses and checks the URL, opens the journal (replaying what it holds into the write
-// queue), connects once (to fail fast on a wrong password or unknown
-// database), runs migrations, starts the worker thread(s). `wake` is called from the worker
+// Parses and checks the URL, connects once (to fail fast on a wrong password or unknown
+// database), runs migrations, opens the journal (its records go into the write queue), starts
+// the worker thread(s). `wake` is called from the worker
 // thread when results are ready; `log(level, line)` may be called from any thread (levels as
 // PRESENCE_LOG_*). Returns nullptr with a clear reason in *err on failure.
 std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options, std::function<void()> wake,
