@@ -375,6 +375,10 @@ typedef struct presence_plugin_api {
      * Settings); an unknown key or a malformed value makes create return NULL with a reason
      * naming the key in `err`. Starts the plugin's worker threads. BLOCKS with
      * presence.db_url (see Blocking). Makes no callback but `log`.
+     * With presence.db_url it also opens the local journal (presence.journal_path: created,
+     * locked against a second process, its records replayed): answers to a user's choice
+     * (the sender's presence_self, the 200 of a REST change) are then sent only once the
+     * change is durable, a few ms after the hook, from a later on_wake.
      * With presence.redis_url set it tries Redis once (bounded by a 1 s connect timeout):
      * a wrong password or a peer that is not Redis fails create; an unreachable Redis starts
      * degraded and is retried in the background. With several instances, on_presence_change

@@ -167,6 +167,7 @@ presence_plugin* plugin_create(const presence_host_api* host, const presence_set
             presence::store::MariaDbOptions opts;
             opts.url = config->db_url;
             opts.friends_query = config->friends_query;
+            opts.journal_path = config->journal_path;
             const presence_host_api h = copy;  // the callbacks below outlive `host`
             store = presence::store::make_mariadb_store(
                 opts, [h] { h.wake(h.host_ctx); },

@@ -96,16 +96,18 @@ void Service::respond_core_error(std::uint64_t id, core::CoreError e,
     }
 }
 
-void Service::respond_self(std::uint64_t id, const std::string& user) {
+void Service::respond_self(std::uint64_t id, const std::string& user, bool ack) {
     std::string body;
     protocol::append_self_object(body, core_.self(user));
+    if (ack) return ack_http(id, std::move(body));
     respond(id, 200, body);
 }
 
-void Service::respond_visibility(std::uint64_t id, const std::string& user) {
+void Service::respond_visibility(std::uint64_t id, const std::string& user, bool ack) {
     const core::SelfView self = core_.self(user);
     std::string body;
     protocol::build_user_ids_body(body, self.visibility);
+    if (ack) return ack_http(id, std::move(body));
     respond(id, 200, body);
 }
 
@@ -248,7 +250,7 @@ void Service::handle_http(std::uint64_t id, int route_int, const std::string& pa
                 if (!ok) return unavailable();
                 const auto e = core_.update_status(user, update, 0, now());
                 if (e != core::CoreError::None) return respond_core_error(id, e);
-                respond_self(id, user);
+                respond_self(id, user, true);
             });
             return;
         }
@@ -302,7 +304,7 @@ void Service::handle_http(std::uint64_t id, int route_int, const std::string& pa
                 std::vector<std::string> offenders;
                 const auto e = core_.set_visibility(user, ids, &offenders, now());
                 if (e != core::CoreError::None) return respond_core_error(id, e, offenders);
-                respond_visibility(id, user);
+                respond_visibility(id, user, true);
             });
             return;
         }
@@ -320,7 +322,7 @@ void Service::handle_http(std::uint64_t id, int route_int, const std::string& pa
                     const std::vector<std::string> offenders{param};
                     return respond_core_error(id, e, offenders);
                 }
-                respond_visibility(id, user);
+                respond_visibility(id, user, true);
             });
             return;
         }

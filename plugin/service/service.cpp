@@ -38,7 +38,35 @@ void Service::sync_store() {
     core_.drain_dirty([this](const core::UserRecord& r) { store_->save_user(r); });
     store_->pump();
     core_.drain_dirty([this](const core::UserRecord& r) { store_->save_user(r); });
+    if (!held_acks_.empty()) {
+        // After the saves above: the answers wait for every change this hook made.
+        store_->when_durable([this, acks = std::move(held_acks_)] { release_acks(acks); });
+        held_acks_.clear();
+    }
     if (shared_) shared_->publish_changes();
+}
+
+void Service::ack_frame(core::ConnId conn, const std::string& user, const std::string& frame) {
+    if (!store_->holds_acks()) return send_one(conn, frame);
+    held_acks_.push_back({false, conn, user, 0, frame});
+}
+
+void Service::ack_http(std::uint64_t id, std::string body) {
+    if (!store_->holds_acks()) return respond(id, 200, body);
+    held_acks_.push_back({true, 0, {}, id, std::move(body)});
+}
+
+void Service::release_acks(const std::vector<HeldAck>& acks) {
+    for (const auto& a : acks) {
+        if (a.http) {
+            respond(a.request, 200, a.body);  // forgotten if answered 503 at shutdown
+            continue;
+        }
+        const auto it = conns_.find(a.conn);
+        if (it != conns_.end() && !it->second.closing && it->second.user == a.user) {
+            send_one(a.conn, a.body);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -82,7 +110,8 @@ void Service::send_self(const core::SelfView& self, std::span<const core::ConnId
     const bool to_ref_conn =
         ref_active_ && std::find(conns.begin(), conns.end(), ref_conn_) != conns.end();
     if (to_ref_conn) ref_answered_ = true;
-    const bool has_ref_conn = to_ref_conn && !ref_json_.empty();
+    // The sender's copy is the answer: it carries the ref, and may wait for durability.
+    const bool has_ref_conn = to_ref_conn && (!ref_json_.empty() || store_->holds_acks());
     if (!has_ref_conn) {
         protocol::build_self_frame(frame_, self);
         deliver(conns, frame_);
@@ -96,7 +125,7 @@ void Service::send_self(const core::SelfView& self, std::span<const core::ConnId
     protocol::build_self_frame(frame_, self);
     deliver(conn_buf_, frame_);
     protocol::build_self_frame(frame2_, self, ref_json_);
-    send_one(ref_conn_, frame2_);
+    ack_frame(ref_conn_, ref_user_, frame2_);
 }
 
 void Service::send_snapshot(core::ConnId conn, const core::SelfView& self,
@@ -297,6 +326,7 @@ void Service::handle_update(core::ConnId conn, Connection& c, protocol::ClientMe
     ref_active_ = true;
     ref_conn_ = conn;
     ref_json_ = msg.ref_json;
+    ref_user_ = c.user;
     ref_answered_ = false;
     const core::CoreError e = core_.update_status(c.user, msg.update, conn, now());
     const bool answered = ref_answered_;
@@ -309,7 +339,7 @@ void Service::handle_update(core::ConnId conn, Connection& c, protocol::ClientMe
     if (!answered) {
         // Nothing changed (same status again): the sender still gets its answer.
         protocol::build_self_frame(frame_, core_.self(c.user), msg.ref_json);
-        send_one(conn, frame_);
+        ack_frame(conn, c.user, frame_);
     }
 }
 

@@ -91,6 +91,21 @@ class Service final : public core::CoreSink {
         std::string allow;          // 405: the methods of the route
     };
 
+    // An answer to a user's choice (the sender's presence_self, a REST 200 of a change). With
+    // a store that holds_acks it goes out once the change is durable (sync_store hands the
+    // answers held during a hook to store->when_durable); other devices and viewers are not
+    // held back (README, Storage).
+    struct HeldAck {
+        bool http = false;
+        core::ConnId conn = 0;
+        std::string user;  // WebSocket: the connection's user, in case the id was reused
+        std::uint64_t request = 0;
+        std::string body;
+    };
+    void ack_frame(core::ConnId conn, const std::string& user, const std::string& frame);
+    void ack_http(std::uint64_t id, std::string body);
+    void release_acks(const std::vector<HeldAck>& acks);
+
     core::Millis now() const { return host_.now_ms(host_.host_ctx); }
     void sync_store();  // dirty users -> store, store results -> core
     void deliver(std::span<const core::ConnId> conns, const std::string& frame);
@@ -116,8 +131,9 @@ class Service final : public core::CoreSink {
                        std::string_view message, std::span<const std::string> user_ids = {});
     void respond_core_error(std::uint64_t id, core::CoreError e,
                             std::span<const std::string> offenders = {});
-    void respond_self(std::uint64_t id, const std::string& user);
-    void respond_visibility(std::uint64_t id, const std::string& user);
+    // `ack`: the answer to a change (held until durable, see HeldAck).
+    void respond_self(std::uint64_t id, const std::string& user, bool ack = false);
+    void respond_visibility(std::uint64_t id, const std::string& user, bool ack = false);
     std::string health_body() const;
 
     // Friendships. `local`: through this instance's host (the others are told through Redis).
@@ -140,6 +156,7 @@ class Service final : public core::CoreSink {
     std::unordered_map<core::ConnId, Connection> conns_;
     std::unordered_map<std::uint64_t, PendingHttp> pending_http_;  // accepted, not answered
     std::deque<std::shared_ptr<FriendOp>> friend_ops_;             // applied in arrival order
+    std::vector<HeldAck> held_acks_;  // answers of this hook waiting for durability
 
     // Refusal of the connection being accepted right now (on_connect returns it).
     core::ConnId connecting_ = 0;
@@ -150,6 +167,7 @@ class Service final : public core::CoreSink {
     bool ref_active_ = false;
     core::ConnId ref_conn_ = 0;
     std::string_view ref_json_;
+    std::string ref_user_;  // the sender's user id
     bool ref_answered_ = false;
 
     // Reused buffers: the fan-out path allocates nothing once they have grown.

@@ -137,6 +137,11 @@ const std::map<std::string_view, Parser>& parsers() {
              c.friends_file = v;  // read (and checked line by line) by the memory store
              return true;
          }},
+        {"journal_path",
+         [](std::string_view v, PluginConfig& c, std::string&) {
+             c.journal_path = v;  // created, locked and read by the MariaDB store
+             return true;
+         }},
     };
     return table;
 }
@@ -175,6 +180,10 @@ std::optional<PluginConfig> parse_settings(const SettingList& settings,
             err = key + ": " + why;
             return std::nullopt;
         }
+    }
+    if (!config.journal_path.empty() && config.db_url.empty()) {
+        err = "presence.journal_path: only used by the MariaDB store (presence.db_url is empty)";
+        return std::nullopt;
     }
     if (!config.friends_file.empty() && !config.db_url.empty()) {
         err = "presence.friends_file: only used by the in-memory store (presence.db_url is set)";

@@ -1,6 +1,7 @@
 // The MariaDB store: the loop thread only queues work and runs finished callbacks; one worker
-// thread owns the connection and does every database call. A single worker (rather than a
-// reader and a writer) is deliberate: a load then sees every write accepted before it, either
+// thread owns the connection and does every database call; the journal's thread makes user
+// choices durable before the database has them (mariadb_journal.hpp). A single worker (rather than
+// a reader and a writer) is deliberate: a load then sees every write accepted before it, either
 // already committed or still in the queue (which it overlays), with no race between the two.
 #include "store/mariadb_store.hpp"
 
@@ -9,12 +10,16 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 
 #include "store/mariadb_connection.hpp"
+#include "store/mariadb_journal.hpp"
 #include "store/mariadb_schema.hpp"
 #include "store/mariadb_session.hpp"
 #include "store/mariadb_url.hpp"
@@ -44,12 +49,17 @@ struct LoadJob {
 class MariaDbStore final : public Store {
   public:
     MariaDbStore(const MariaDbOptions& options, MariaDbUrl url, MysqlPtr conn,
-                 std::function<void()> wake, std::function<void(int, const std::string&)> log)
+                 std::function<void()> wake, std::function<void(int, const std::string&)> log,
+                 std::unique_ptr<MariaDbJournal> journal, std::vector<core::UserRecord> replayed)
         : url_(std::move(url)),
           friends_query_(options.friends_query),
           wake_(std::move(wake)),
           log_(std::move(log)),
+          journal_(std::move(journal)),
           queue_(options.max_queue) {
+        // Acknowledged before the crash: written first, and newer than the database for loads.
+        for (const auto& r : replayed) queue_.accept(r);
+        journal_->seal_replayed(queue_.next_seq());
         worker_ = std::thread([this, c = std::move(conn)]() mutable { run(std::move(c)); });
     }
 
@@ -83,9 +93,13 @@ class MariaDbStore final : public Store {
 
     void save_user(const core::UserRecord& record) override {
         std::string warning;
+        bool journal = false;
+        std::uint64_t mark = 0;
         {
             std::lock_guard lk(mu_);
             const AcceptResult result = queue_.accept(record);
+            journal = result.choice_changed;
+            mark = queue_.next_seq();
             dropped_unlogged_ += result.dropped;
             over_bound_unlogged_ = over_bound_unlogged_ || result.over_bound;
             // Under sustained overload every save could drop: say so at most once a second.
@@ -100,8 +114,20 @@ class MariaDbStore final : public Store {
                 next_overflow_log_ = now + std::chrono::seconds(1);
             }
         }
+        // Outside mu_: the worker never waits for an encode. Only the loop thread appends, so
+        // marks reach the journal in the order the queue took them.
+        if (journal) journal_->append(record, mark);
         work_cv_.notify_one();
         if (!warning.empty()) log(PRESENCE_LOG_WARN, warning);
+    }
+
+    bool holds_acks() const override { return true; }
+
+    void when_durable(std::function<void()> done) override {
+        const std::uint64_t need = journal_->last_appended();
+        durable_waiters_.push_back({need, std::move(done)});
+        // Already durable: no journal write will wake the loop, so ask for a pump ourselves.
+        if (journal_->durable_seq() >= need && wake_) wake_();
     }
 
     // Friendships live in the host's table; the core keeps the cache of online users.
@@ -114,6 +140,12 @@ class MariaDbStore final : public Store {
             ready.swap(done_);
         }
         for (auto& callback : ready) callback();
+        const std::uint64_t durable = journal_->durable_seq();
+        while (!durable_waiters_.empty() && durable_waiters_.front().first <= durable) {
+            auto done = std::move(durable_waiters_.front().second);
+            durable_waiters_.pop_front();
+            done();
+        }
     }
 
     bool flush(long max_wait_ms) override {
@@ -133,9 +165,10 @@ class MariaDbStore final : public Store {
     StoreHealth health() const override {
         std::lock_guard lk(mu_);
         StoreHealth h;
-        h.ok = connected_;
+        h.ok = connected_ && !journal_->failing();
         h.backend = "mariadb";
         h.detail = connected_ ? "connected" : "reconnecting";
+        if (journal_->failing()) h.detail += ", journal write failing (acknowledgements wait)";
         h.queue_depth = queue_.size() + in_flight_;
         return h;
     }
@@ -274,6 +307,8 @@ class MariaDbStore final : public Store {
             lost(failure, session);
         } else {
             rows_written_ += batch.size();
+            // Between batches nothing is in flight: the queue alone says what is written.
+            journal_->committed(queue_.oldest_unwritten());
         }
         idle_cv_.notify_all();
     }
@@ -333,6 +368,10 @@ class MariaDbStore final : public Store {
     const std::string friends_query_;
     const std::function<void()> wake_;
     const std::function<void(int, const std::string&)> log_;
+    // Destroyed after the worker (declared before it): the worker reports commits to it.
+    std::unique_ptr<MariaDbJournal> journal_;
+    // Loop thread: acknowledgements waiting for the journal (seq needed, callback).
+    std::deque<std::pair<std::uint64_t, std::function<void()>>> durable_waiters_;
 
     mutable std::mutex mu_;
     std::condition_variable work_cv_;  // worker: work arrived or stop
@@ -374,7 +413,47 @@ bool check_friends_query(MYSQL* conn, const std::string& sql,
     return true;
 }
 
+std::uint64_t fnv1a(std::string_view s) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (const char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+// Where the database lives, without credentials: the journal's OWNER.
+std::string database_identity(const MariaDbUrl& url) {
+    const std::string where =
+        url.socket.empty() ? url.host + ":" + std::to_string(url.port) : "socket:" + url.socket;
+    return where + "/" + url.database;
+}
+
 }  // namespace
+
+std::string default_journal_dir(const MariaDbUrl& url) {
+    std::string base;
+    if (const char* state = std::getenv("STATE_DIRECTORY"); state && *state) {
+        base = state;  // systemd StateDirectory=; several are ':'-separated, take the first
+        base = base.substr(0, base.find(':'));
+    } else if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) {
+        base = xdg;
+    } else if (const char* home = std::getenv("HOME"); home && *home) {
+        base = std::string(home) + "/.local/state";
+    } else {
+        return "";
+    }
+    std::string name;
+    for (const char c : url.database) {
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '_' || c == '-';
+        name += plain ? c : '_';
+    }
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx",
+                  static_cast<unsigned long long>(fnv1a(database_identity(url))));
+    return base + "/presence/journal-" + name + "-" + hash;
+}
 
 std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options, std::function<void()> wake,
                                           std::function<void(int, const std::string&)> log,
@@ -403,8 +482,30 @@ std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options, std::fu
         if (err) *err = why;
         return nullptr;
     }
+    // The journal once the database is known to be right (a wrong password creates no
+    // directory); its records go into the queue before the worker starts, so every load sees
+    // what the last run acknowledged.
+    JournalOptions jopts;
+    jopts.dir = options.journal_path.empty() ? default_journal_dir(*url) : options.journal_path;
+    if (jopts.dir.empty()) {
+        if (err) {
+            *err =
+                "presence.journal_path: not set, and no STATE_DIRECTORY, XDG_STATE_HOME or "
+                "HOME to put the default under";
+        }
+        return nullptr;
+    }
+    jopts.owner = database_identity(*url);
+    jopts.wake = wake;
+    jopts.log = log;
+    std::vector<core::UserRecord> replayed;
+    auto journal = MariaDbJournal::open(std::move(jopts), &replayed, &why);
+    if (!journal) {
+        if (err) *err = why;
+        return nullptr;
+    }
     return std::make_unique<MariaDbStore>(opts, std::move(*url), std::move(conn), std::move(wake),
-                                          std::move(log));
+                                          std::move(log), std::move(journal), std::move(replayed));
 }
 
 }  // namespace presence::store

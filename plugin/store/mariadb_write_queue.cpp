@@ -60,6 +60,7 @@ AcceptResult MariaDbWriteQueue::accept(const core::UserRecord& record) {
         accepted_.emplace(record.user_id, now);
     }
 
+    const bool choice_changed = state_dirty || visibility_dirty;
     auto it = pending_.find(record.user_id);
     if (it != pending_.end()) {
         PendingWrite& w = it->second;
@@ -68,12 +69,23 @@ AcceptResult MariaDbWriteQueue::accept(const core::UserRecord& record) {
         w.state_dirty = w.state_dirty || state_dirty;
         w.visibility_dirty = w.visibility_dirty || visibility_dirty;
         index(record.user_id, w);
-        return {};
+        AcceptResult result;
+        result.choice_changed = choice_changed;
+        return result;
     }
     PendingWrite w{record, state_dirty, visibility_dirty, next_seq_++};
     index(record.user_id, w);
     pending_.emplace(record.user_id, std::move(w));
-    return enforce_bound();
+    AcceptResult result = enforce_bound();
+    result.choice_changed = choice_changed;
+    return result;
+}
+
+std::uint64_t MariaDbWriteQueue::oldest_unwritten() const {
+    std::uint64_t oldest = next_seq_;
+    if (!important_.empty()) oldest = std::min(oldest, important_.begin()->first);
+    if (!refresh_only_.empty()) oldest = std::min(oldest, refresh_only_.begin()->first);
+    return oldest;
 }
 
 AcceptResult MariaDbWriteQueue::enforce_bound() {

@@ -30,6 +30,9 @@ struct PendingWrite {
 struct AcceptResult {
     std::size_t dropped = 0;  // last-seen-only entries dropped to stay within the bound
     bool over_bound = false;  // nothing droppable was left: the queue exceeds its bound
+    // accept(): the record changes a choice (status, message, until or visibility), so its
+    // acknowledgement waits for the journal; false for a last-seen refresh.
+    bool choice_changed = false;
 };
 
 class MariaDbWriteQueue {
@@ -55,6 +58,12 @@ class MariaDbWriteQueue {
     // The core dropped the user (eviction): forget its last accepted state. Only for a user
     // with nothing pending; the next load remembers it again.
     void forget(const std::string& user_id) { accepted_.erase(user_id); }
+
+    // Watermarks for the journal. Every record accepted before next_seq() was read is written
+    // once oldest_unwritten() >= that value (in-flight batches not counted: the worker asks
+    // between batches).
+    std::uint64_t next_seq() const { return next_seq_; }
+    std::uint64_t oldest_unwritten() const;
 
     std::size_t size() const { return pending_.size(); }
     bool empty() const { return pending_.empty(); }

@@ -76,6 +76,9 @@ class MemoryStore final : public Store {
         }
     }
 
+    // Nothing outlives the process: acknowledged at the next pump, like a load.
+    void when_durable(std::function<void()> done) override { tasks_.push_back(std::move(done)); }
+
     void pump() override {
         // Callbacks may ask for more loads (a connect loads the user, then the friends'
         // records); those run in the same pump so a connect completes in one loop turn.

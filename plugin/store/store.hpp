@@ -41,6 +41,15 @@ class Store {
     // batched; never lost once accepted, unless the bounded queue overflows (see README).
     virtual void save_user(const core::UserRecord& record) = 0;
 
+    // True when an answer to a user's choice must wait for when_durable (MariaDB: the local
+    // journal); false when acknowledging at once is all the store can offer (memory).
+    virtual bool holds_acks() const { return false; }
+
+    // Loop thread: `done` runs from a later pump() once every save_user made before this call
+    // that changed a choice (status, message, until, visibility) survives a crash of the
+    // process. Last-seen refreshes are not waited for (they stay write-behind).
+    virtual void when_durable(std::function<void()> done) = 0;
+
     // The host application's friendship changed. The memory store updates its graph; a store
     // whose friendships belong to the host's database ignores it (the cache lives in the core).
     virtual void friendship_changed(bool added, const std::string& a, const std::string& b) = 0;

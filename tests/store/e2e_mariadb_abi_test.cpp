@@ -84,8 +84,10 @@ TEST(MariaDbAbi, DestroyAnswersARequestWaitingForTheStoreWith503AndCallsNothingE
     FakeHost host;
     const presence_host_api table = table_for(host);
     const std::string url = g_e2e_server->url(db);
-    const presence_setting settings[] = {{"presence.db_url", url.c_str()}};
-    presence_plugin* plugin = api->create(&table, settings, 1, why, sizeof why);
+    const std::string journal = g_e2e_server->dir() + "/journal-" + db;
+    const presence_setting settings[] = {{"presence.db_url", url.c_str()},
+                                         {"presence.journal_path", journal.c_str()}};
+    presence_plugin* plugin = api->create(&table, settings, 2, why, sizeof why);
     CHECK_TRUE_TEXT(plugin != nullptr, why);
 
     // ann's record cannot be read while this session holds the table: GET /me waits.

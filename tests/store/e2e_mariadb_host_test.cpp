@@ -42,6 +42,8 @@ std::string fresh_db_with_friends(const std::vector<std::pair<std::string, std::
 HostOptions host_options(const std::string& db) {
     HostOptions o;
     o.set("presence.db_url", g_e2e_server->url(db));
+    // Kept with the throwaway server's data rather than under $HOME (the default).
+    o.set("presence.journal_path", g_e2e_server->dir() + "/journal-" + db);
     o.set("presence.offline_grace_s", "0");
     return o;
 }

@@ -2,6 +2,7 @@
 // throwaway server started by mariadb_main.cpp.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -77,6 +78,11 @@ class StoreLoop {
         options.url = server().url(database);
         options.friends_query = friends_query;
         options.max_queue = max_queue;
+        // A journal of its own for every store opened (two stores on one database are two
+        // instances), kept with the throwaway server's data.
+        static std::atomic<int> journals{0};
+        options.journal_path =
+            server().dir() + "/journal-" + database + "-" + std::to_string(++journals);
         return store::make_mariadb_store(options, wake(), {}, err);
     }
 

@@ -166,6 +166,8 @@ int main(int argc, char** argv) {
 
     presence::store::MariaDbOptions options;
     options.url = url;
+    // The journal beside the throwaway server's data (same disk), removed with it.
+    if (server) options.journal_path = server->dir() + "/journal";
     auto store = presence::store::make_mariadb_store(
         options, [] {},
         [](int level, const std::string& line) {

@@ -56,6 +56,7 @@ void rec_wake(void*) {}
 class ManualStore final : public store::Store {
   public:
     bool ok = true;
+    bool hold_acks = false;  // true: acknowledgements wait in `held` like loads
     int user_loads = 0;
     int friend_loads = 0;
     std::map<std::string, std::vector<std::string>> friends;
@@ -79,6 +80,14 @@ class ManualStore final : public store::Store {
     }
     void save_user(const core::UserRecord&) override {}
     void friendship_changed(bool, const std::string&, const std::string&) override {}
+    bool holds_acks() const override { return hold_acks; }
+    void when_durable(std::function<void()> done) override {
+        if (hold_acks) {
+            held_.push_back(std::move(done));
+        } else {
+            ready_.push_back(std::move(done));
+        }
+    }
     void pump() override {
         while (!ready_.empty()) {
             auto task = std::move(ready_.front());
@@ -229,4 +238,34 @@ TEST(ServiceLoading, ShutdownAnswersOutstandingRequests) {
     http_get(9, "/api/presence/me", "alice");
     svc->shutdown();
     LONGS_EQUAL(503, rec.responses[9].first);
+}
+
+// A store that holds acknowledgements (MariaDB: the journal): the sender's presence_self and a
+// REST 200 of a change wait for when_durable, while a viewer sees the change at once.
+TEST(ServiceLoading, AnswersToAChoiceWaitForTheStoreToMakeItDurable) {
+    store->hold_acks = true;
+    svc->on_connect(1, "alice");
+    svc->on_connect(2, "bob");
+    settle();
+    rec.sent.clear();
+    svc->on_message(1, R"({"type":"presence_update","status":"dnd","message":"x","ref":"u1"})");
+    CHECK_TRUE(rec.frames_for(1).empty());  // not durable yet: no answer
+    const auto seen = rec.frames_for(2);
+    LONGS_EQUAL(1, seen.size());  // the viewer is not held back
+    CHECK(seen[0].find(R"("status":"dnd")") != std::string::npos);
+    presence_http_request r{};
+    r.struct_size = sizeof r;
+    r.request_id = 7;
+    r.method = "DELETE";
+    r.path = "/api/presence/visibility/bob";
+    r.user_id = "alice";
+    svc->on_http(r);
+    CHECK_TRUE(rec.responses.find(7) == rec.responses.end());
+    store->release();
+    svc->on_wake();
+    const auto answered = rec.frames_for(1);
+    LONGS_EQUAL(1, answered.size());
+    CHECK(answered[0].find(R"("type":"presence_self")") != std::string::npos);
+    CHECK(answered[0].find(R"("ref":"u1")") != std::string::npos);
+    LONGS_EQUAL(200, rec.responses[7].first);
 }

@@ -105,6 +105,18 @@ TEST(Settings, FriendsFileNeedsTheMemoryStore) {
     CHECK(err.rfind("presence.friends_file:", 0) == 0);
 }
 
+TEST(Settings, JournalPathNeedsTheMariaDbStore) {
+    std::string err;
+    auto c = parse_settings({{"presence.journal_path", "/var/lib/presence/j"}}, "inst", err);
+    CHECK_FALSE(c.has_value());
+    CHECK(err.rfind("presence.journal_path:", 0) == 0);
+    c = parse_settings(
+        {{"presence.db_url", "mariadb://u:p@h:1/db"}, {"presence.journal_path", "/j"}}, "inst",
+        err);
+    CHECK_TRUE(c.has_value());
+    STRCMP_EQUAL("/j", c->journal_path.c_str());
+}
+
 TEST(Settings, DefaultInstanceIdIsAValidId) {
     const std::string id = default_instance_id();
     CHECK(!id.empty() && id.size() <= 64);
