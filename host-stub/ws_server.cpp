@@ -421,7 +421,12 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
     }
     const std::string_view head(first, seen > 0 ? static_cast<size_t>(seen) : 0);
     const size_t end = head.find("\r\n\r\n");
-    if (end == std::string_view::npos && head.size() < sizeof first) return Adoption::Waiting;
+    // Bytes that cannot start a request line (a Redis client's RESP, TLS) are not waited for:
+    // lws refuses them at once, so such a peer learns now, not after host.pending_timeout_ms.
+    const bool not_http = !head.empty() && (head[0] < 'A' || head[0] > 'Z');
+    if (end == std::string_view::npos && head.size() < sizeof first && !not_http) {
+        return Adoption::Waiting;
+    }
     let_go();
     if (has_bad_percent_escape(head.substr(0, head.find("\r\n")))) {
         refuse_bad_request(fd, end == std::string_view::npos ? head.size() : end + 4,
