@@ -3,9 +3,9 @@
 # and C++ file, a -Werror release build running every ctest
 # suite, the install and the Debian package checked from that build (.ci/check-install.sh),
 # then an AddressSanitizer + UBSan build running the unit, abi and e2e suites again, and a
-# ThreadSanitizer build running the suites where the plugin's own threads work (the Redis link
-# with several instances, the Redis client, the core), and a clang libFuzzer build running every
-# fuzz target for a bounded time (.ci/fuzz.sh).
+# ThreadSanitizer build running the unit, e2e, MariaDB and Redis suites, where the plugin's and
+# the host's own threads work, and a clang libFuzzer build running every fuzz target for a
+# bounded time (.ci/fuzz.sh).
 # Exits non-zero on any failure and prints one summary line at the end.
 set -euo pipefail
 
@@ -60,17 +60,30 @@ ctest --test-dir build/asan --output-on-failure -j1 --timeout 900 \
   --exclude-regex 'bench|scaleout_cluster_tests' --no-tests=error
 asan_result="passed"
 
-# 4. ThreadSanitizer over what runs on more than one thread: the Redis link's writer and feed
-# reader against the loop thread (three presence-hosts and a Redis; a host that saw a race
-# exits non-zero, which the suite checks), the Redis client, the core. The cluster variant
+# 4. ThreadSanitizer over every suite where more than one thread runs our code: the unit suites
+# (core, protocol, host pieces, store, Redis), e2e (presence-host built with TSan loading the
+# TSan-built plugin), the MariaDB store and MariaDB e2e suites (the store's worker thread, the
+# host's friendship-table worker), the Redis client and three hosts linked through a Redis. Only
+# these targets are built. A process that sees a race exits 66 (a host then fails its test's
+# clean-stop check), and every report also lands in a file under build/tsan/reports: any file
+# there fails the leg, even from a host whose exit code no test looked at. The cluster variant
 # already ran twice above.
 tsan_result="failed"
 cmake --preset tsan -DPRESENCE_WERROR=ON -DPRESENCE_BUILD_TESTS=ON
-cmake --build build/tsan -j"$jobs" --target presence presence-host core_tests redis_client_tests \
-  scaleout_tests
-export TSAN_OPTIONS="halt_on_error=1:exitcode=66"
+tsan_suites=(core_tests protocol_tests host_unit_tests host_process_tests store_unit_tests
+  redis_unit_tests redis_client_tests e2e_tests mariadb_store_tests mariadb_e2e_tests
+  scaleout_tests)
+cmake --build build/tsan -j"$jobs" --target presence presence-host "${tsan_suites[@]}"
+tsan_reports="$PWD/build/tsan/reports"
+rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
+export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$PWD/.ci/tsan.supp:log_path=$tsan_reports/tsan"
 ctest --test-dir build/tsan --output-on-failure -j1 --timeout 900 \
-  --tests-regex '^(core_tests|redis_client_tests|scaleout_tests)$' --no-tests=error
+  --tests-regex "^($(IFS='|'; echo "${tsan_suites[*]}"))\$" --no-tests=error
+if [ -n "$(ls -A "$tsan_reports")" ]; then
+  cat "$tsan_reports"/*
+  echo "ThreadSanitizer reported (files in $tsan_reports)" >&2
+  exit 1
+fi
 tsan_result="passed"
 
 # 5. libFuzzer: a clang build (ASan + UBSan) of the fuzz targets, each run for 15 s from its

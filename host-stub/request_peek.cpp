@@ -23,7 +23,10 @@ bool announces_body(std::string_view header) {
 
 PeekDecision decide_peek(std::string_view head, std::size_t capacity) {
     const std::size_t end = head.find("\r\n\r\n");
-    if (end == std::string_view::npos && head.size() < capacity) return {};
+    // Bytes that cannot start a request line (a Redis client's RESP, TLS) are not waited for:
+    // lws refuses them at once, so such a peer learns now, not after host.pending_timeout_ms.
+    const bool may_be_http = head.empty() || (head[0] >= 'A' && head[0] <= 'Z');
+    if (end == std::string_view::npos && head.size() < capacity && may_be_http) return {};
     if (has_bad_percent_escape(head.substr(0, head.find("\r\n")))) {
         return {PeekVerdict::BadEscape, end == std::string_view::npos ? head.size() : end + 4};
     }

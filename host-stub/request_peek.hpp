@@ -10,7 +10,8 @@
 namespace presence_host {
 
 enum class PeekVerdict {
-    Wait,       // no end of the header block yet, and the peek buffer is not full
+    Wait,       // no end of the header block yet, the peek buffer is not full, and what came
+                // can start a request line
     BadEscape,  // the request line holds a bad %-escape: the host answers 400 itself
     WholeGet,   // a GET header block without a body: read just it and adopt with it
     Bare,       // anything else (a body, a long head): adopt the bare socket

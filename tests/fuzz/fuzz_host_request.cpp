@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const bool ended = head.find("\r\n\r\n") != std::string_view::npos;
         switch (d.verdict) {
             case PeekVerdict::Wait:
-                require(!ended && head.size() < capacity, "waiting on a finished or full peek");
+                require(!ended && head.size() < capacity &&
+                            (head.empty() || (head[0] >= 'A' && head[0] <= 'Z')),
+                        "waiting on a finished or full peek, or on what is not HTTP");
                 break;
             case PeekVerdict::BadEscape:
                 require(has_bad_percent_escape(head.substr(0, head.find("\r\n"))),

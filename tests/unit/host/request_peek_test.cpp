@@ -14,6 +14,11 @@ TEST(RequestPeek, WaitsForTheEndOfTheHeaderBlock) {
     CHECK(decide_peek("GET /ws HTTP/1.1\r\nHost: a\r\n", 2048).verdict == PeekVerdict::Wait);
 }
 
+TEST(RequestPeek, WhatCannotBeHttpIsNotWaitedFor) {
+    CHECK(decide_peek("*1\r\n$4\r\nPING\r\n", 2048).verdict == PeekVerdict::Bare);  // RESP
+    CHECK(decide_peek("\x16\x03\x01", 2048).verdict == PeekVerdict::Bare);          // a TLS hello
+}
+
 TEST(RequestPeek, AWholeGetIsHandedOverWithItsBytes) {
     const std::string get = "GET /ws?token=t HTTP/1.1\r\nHost: a\r\n\r\n";
     const PeekDecision d = decide_peek(get, 2048);
@@ -31,7 +36,10 @@ TEST(RequestPeek, ABodyGoesBare) {
 
 TEST(RequestPeek, WhatFollowsABodilessGetStaysInTheSocket) {
     const std::string get = "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n";
-    PeekDecision d = decide_peek(get + "\x81\x85" "frame", 2048);  // first frame in the same write
+    PeekDecision d = decide_peek(get +
+                                     "\x81\x85"
+                                     "frame",
+                                 2048);  // first frame in the same write
     CHECK(d.verdict == PeekVerdict::WholeGet);
     LONGS_EQUAL(get.size(), d.request_bytes);
     d = decide_peek(get + "GET /b HTTP/1.1\r\n\r\n", 2048);  // a pipelined request
