@@ -94,7 +94,7 @@ class Service final : public core::CoreSink {
     // An answer to a user's choice (the sender's presence_self, a REST 200 of a change). With
     // a store that holds_acks it goes out once the change is durable (sync_store hands the
     // answers held during a hook to store->when_durable); other devices and viewers are not
-    // held back (README, Storage).
+    // held back (docs/operations.md, Storage).
     struct HeldAck {
         bool http = false;
         core::ConnId conn = 0;

@@ -33,7 +33,7 @@ struct PluginConfig {
     // Users nobody here watches leave memory this long after (reloaded from the store on
     // demand): memory follows online users and their friends, not every user ever seen.
     std::uint32_t evict_after_s = 60;
-    std::string journal_path;  // MariaDB store only; "" = derived from db_url (README)
+    std::string journal_path;  // MariaDB store only; "" = derived from db_url (docs/operations.md)
 
     core::CoreConfig core_config() const;
 };

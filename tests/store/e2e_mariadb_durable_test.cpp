@@ -1,4 +1,4 @@
-// Acknowledged means durable (the local journal, README "Storage"): a presence_self or REST 200
+// Acknowledged means durable (the local journal, docs/operations.md "Storage"): a presence_self or REST 200
 // answering a user's choice survives kill -9 of the host right after it, and a whole MariaDB
 // outage's worth of acknowledged changes (visibility removals included) survives kill -9 of the
 // host during the outage. Real mariadbd, real presence-host processes.
