@@ -75,8 +75,8 @@ void PresenceCore::Impl::remove_connection(ConnId conn, Millis now, bool timed_o
     if (++stale_heartbeats > 4096 && stale_heartbeats > timers.size() / 2) {
         timers.compact([this](const TimerEntry& e) {
             if (e.kind != TimerKind::Heartbeat) return true;
-            const auto c = conns.find(e.key);
-            return c != conns.end() && c->second.serial == e.gen;
+            const auto live = conns.find(e.key);
+            return live != conns.end() && live->second.serial == e.gen;
         });
         stale_heartbeats = 0;
     }
