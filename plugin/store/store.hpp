@@ -38,7 +38,8 @@ class Store {
     virtual void load_friends(std::string id, FriendsDone done) = 0;
 
     // Write-behind of a user's durable state. Coalesced per user (the latest record wins) and
-    // batched; never lost once accepted, unless the bounded queue overflows (see docs/operations.md).
+    // batched; never lost once accepted, unless the bounded queue overflows (see
+    // docs/operations.md).
     virtual void save_user(const core::UserRecord& record) = 0;
 
     // True when an answer to a user's choice must wait for when_durable (MariaDB: the local

@@ -36,8 +36,8 @@ void ReferenceModel::pin(int viewer, int target, std::int64_t last_seen) {
 void ReferenceModel::settle(User& u, Stamp drop) {
     const bool pub = alive(u) && u.status != "invisible";
     const bool list = alive(u);
-    // docs/architecture.md "Choices": after a grace the moment the last connection closed, after a timeout
-    // the last frame, even when the user became visible later (an `until` that ended).
+    // docs/architecture.md "Choices": after a grace the moment the last connection closed, after a
+    // timeout the last frame, even when the user became visible later (an `until` that ended).
     if (u.seen_public && !pub) u.ls_public = drop;
     if (u.seen_list && !list) u.ls_list = drop;
     u.seen_public = pub;

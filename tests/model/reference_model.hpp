@@ -1,6 +1,7 @@
 // A small reference model of SPEC 3-4 (statuses, multi-device, grace, auto-away, until,
-// last_seen, friendships, visibility lists), written from the SPEC and "Choices" in docs/architecture.md
-// alone, never from plugin/core: the model-based test compares the real plugin against it.
+// last_seen, friendships, visibility lists), written from the SPEC and "Choices" in
+// docs/architecture.md alone, never from plugin/core: the model-based test compares the real plugin
+// against it.
 #pragma once
 
 #include <cstdint>
@@ -81,10 +82,10 @@ class ReferenceModel {
     void pin(int viewer, int target, std::int64_t last_seen);
 
   private:
-    // A last_seen the SPEC leaves a little open: docs/architecture.md says the moment the last connection
-    // closed (grace) or the dead connection's last frame (timeout); a later sign of life of
-    // the user (a frame on another device, a status write) is as true a "last moment seen",
-    // so [lo, hi] is accepted, hi never after the user went offline.
+    // A last_seen the SPEC leaves a little open: docs/architecture.md says the moment the last
+    // connection closed (grace) or the dead connection's last frame (timeout); a later sign of life
+    // of the user (a frame on another device, a status write) is as true a "last moment seen", so
+    // [lo, hi] is accepted, hi never after the user went offline.
     struct Stamp {
         std::int64_t lo = 0, hi = 0;
     };

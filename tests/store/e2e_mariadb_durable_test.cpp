@@ -1,7 +1,7 @@
-// Acknowledged means durable (the local journal, docs/operations.md "Storage"): a presence_self or REST 200
-// answering a user's choice survives kill -9 of the host right after it, and a whole MariaDB
-// outage's worth of acknowledged changes (visibility removals included) survives kill -9 of the
-// host during the outage. Real mariadbd, real presence-host processes.
+// Acknowledged means durable (the local journal, docs/operations.md "Storage"): a presence_self or
+// REST 200 answering a user's choice survives kill -9 of the host right after it, and a whole
+// MariaDB outage's worth of acknowledged changes (visibility removals included) survives kill -9 of
+// the host during the outage. Real mariadbd, real presence-host processes.
 #include <chrono>
 #include <filesystem>
 #include <functional>
