@@ -394,6 +394,11 @@ void HostServer::note_pending_pressure() {
 
 namespace {
 
+// How much of a new connection's first bytes the acceptor peeks at: lws 4.1's own header
+// buffer (max_http_header_data, 4096 by default), so a request lws could parse whole (long
+// cookies included) is never one the host gives up on for its size.
+constexpr size_t kPeekBytes = 4096;
+
 // The answer to a request line lws would refuse with its own HTML page (a bad %-escape):
 // ours, in the REST error shape. Written straight to the fresh socket (its buffer is empty,
 // so the few hundred bytes fit) after its request is read, so closing does not reset it.
@@ -417,7 +422,7 @@ void refuse_bad_request(int fd, size_t request_bytes, const std::string& body) {
 
 // What a connection has sent so far decides (decide_peek, request_peek.hpp): a GET header block
 // without a body (an upgrade, or a plain GET) goes to lws with the socket and is served at once;
-// any other (a body follows, or more than the 2048-byte peek) lws reads from the socket itself;
+// any other (a body follows, or more than the kPeekBytes peek) lws reads from the socket itself;
 // a request line with a bad %-escape gets our JSON 400; less than a header block waits (held in
 // pending_). A socket gone before it said anything is closed. `held`: the socket is in pending_
 // (let go of before it is handed on).
@@ -425,7 +430,7 @@ HostServer::Adoption HostServer::adopt_when_ready(int fd, bool held) {
     auto let_go = [&] {
         if (held) pending_.release(fd);
     };
-    char first[2048];
+    char first[kPeekBytes];
     const ssize_t seen = recv(fd, first, sizeof first, MSG_PEEK);
     if (seen == 0 || (seen < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
         let_go();
@@ -653,8 +658,8 @@ int refuse_ws_version(lws* wsi) {
 
 int HostServer::on_filter_ws(lws* wsi) {
     // RFC 6455 5.1 is enforced only on a stream read from its start (frame_mask_guard.hpp):
-    // an upgrade after another request on the connection, or behind headers over the 2048
-    // bytes the host peeks, is refused.
+    // an upgrade after another request on the connection, or behind headers over the
+    // kPeekBytes the host peeks (lws' own header limit), is refused.
     if (mask_guard_ && !mask_guard_->handed_over(lws_get_socket_fd(wsi))) {
         lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, nullptr);
         return -1;

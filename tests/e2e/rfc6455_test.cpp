@@ -170,3 +170,21 @@ TEST(Rfc6455, PipelinedPlainRequestsAreBothAnswered) {
     CHECK_TEXT(first != std::string::npos, answer.c_str());
     CHECK_TEXT(answer.find("HTTP/1.1 ", first + 1) != std::string::npos, answer.c_str());
 }
+
+// Headers as long as browsers send with many cookies (3 KB, under lws' 4 KB header buffer):
+// the host peeks that far, so the upgrade is served and its frames are screened.
+TEST(Rfc6455, LongHeadersStillUpgrade) {
+    TcpSocket sock;
+    CHECK_TEXT(sock.connect("127.0.0.1", host->port(), milliseconds{2000}), sock.error().c_str());
+    const std::string request = "GET " + host->ws_path("alice") +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nCookie: c=" +
+                                std::string(3000, 'x') +
+                                "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                "Sec-WebSocket-Version: 13\r\n\r\n";
+    CHECK(sock.write_all(request + unmasked_text(R"({"type":"heartbeat"})"), milliseconds{2000}));
+    const std::string answer = read_until_eof(sock);
+    CHECK_TEXT(answer.starts_with("HTTP/1.1 101"), answer.substr(0, 200).c_str());
+    CHECK_TEXT(answer.find("\x03\xea", answer.find("\r\n\r\n")) != std::string::npos,
+               "the unmasked frame behind long headers was not refused with 1002");
+}
