@@ -21,6 +21,7 @@ set(PRESENCE_ADAPTER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/service/shared_presence.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service/service.cpp
   ${CMAKE_CURRENT_LIST_DIR}/service/rest_handlers.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/service/make_service.cpp
 )
 
 # Everything but the entry point, so tests can link the pieces directly.

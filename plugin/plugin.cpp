@@ -10,12 +10,8 @@
 #include <thread>
 
 #include "presence_plugin.h"
-#include "redis/redis_link.hpp"
-#include "redis/redis_url.hpp"
+#include "service/make_service.hpp"
 #include "service/service.hpp"
-#include "service/settings.hpp"
-#include "store/mariadb_store.hpp"
-#include "store/store.hpp"
 
 struct presence_plugin {
     std::unique_ptr<presence::service::Service> service;
@@ -147,61 +143,13 @@ presence_plugin* plugin_create(const presence_host_api* host, const presence_set
             if (!settings[i].key) continue;
             list.emplace_back(settings[i].key, settings[i].value ? settings[i].value : "");
         }
-        auto config =
-            presence::service::parse_settings(list, presence::service::default_instance_id(), why);
-        if (!config) {
+        auto service = presence::service::make_service(copy, list, why);
+        if (!service) {
             write_reason(err, err_cap, why);
             return nullptr;
         }
-
-        std::unique_ptr<presence::store::Store> store;
-        if (config->db_url.empty()) {
-            presence::store::MemoryStoreOptions opts;
-            opts.friends_file = config->friends_file;
-            store = presence::store::make_memory_store(opts, &why);
-            if (!store) {
-                write_reason(err, err_cap, "presence.friends_file: " + why);
-                return nullptr;
-            }
-        } else {
-            presence::store::MariaDbOptions opts;
-            opts.url = config->db_url;
-            opts.friends_query = config->friends_query;
-            opts.journal_path = config->journal_path;
-            const presence_host_api h = copy;  // the callbacks below outlive `host`
-            store = presence::store::make_mariadb_store(
-                opts, [h] { h.wake(h.host_ctx); },
-                [h](int level, const std::string& line) {
-                    if (h.log) h.log(h.host_ctx, level, line.c_str());
-                },
-                &why);
-            if (!store) {
-                // The MariaDB store's reasons already name their setting (db_url or
-                // friends_query), so pass them through unchanged.
-                write_reason(err, err_cap, why);
-                return nullptr;
-            }
-        }
-
-        std::unique_ptr<presence::redis::RedisLink> link;
-        if (!config->redis_url.empty()) {
-            presence::redis::LinkOptions opts;
-            opts.url = *presence::redis::parse_redis_url(config->redis_url, why);  // checked
-            opts.instance = config->instance_id;
-            opts.instance_ttl_ms =
-                static_cast<presence::core::Millis>(config->instance_ttl_s) * 1000;
-            const presence_host_api h = copy;
-            opts.wake = [h] { h.wake(h.host_ctx); };
-            link = presence::redis::RedisLink::start(std::move(opts), why);
-            if (!link) {
-                write_reason(err, err_cap, "presence.redis_url: Redis refused us: " + why);
-                return nullptr;
-            }
-        }
-
         auto plugin = std::make_unique<presence_plugin>();
-        plugin->service =
-            std::make_unique<Service>(copy, std::move(*config), std::move(store), std::move(link));
+        plugin->service = std::move(service);
         return plugin.release();  // owned by the host until destroy()
     } catch (const std::exception& e) {
         write_reason(err, err_cap, std::string("create failed: ") + e.what());
