@@ -8,6 +8,10 @@
 namespace presence::service {
 namespace {
 
+// The stores log with their own levels (no ABI header there); they are the ABI's numbers.
+static_assert(store::kLogError == PRESENCE_LOG_ERROR && store::kLogWarn == PRESENCE_LOG_WARN &&
+              store::kLogInfo == PRESENCE_LOG_INFO && store::kLogDebug == PRESENCE_LOG_DEBUG);
+
 std::unique_ptr<store::Store> open_store(const presence_host_api& host, const PluginConfig& config,
                                          std::string& why) {
     if (config.db_url.empty()) {

@@ -1,7 +1,6 @@
 #include "store/mariadb_journal.hpp"
 
 #include <fcntl.h>
-#include <presence_plugin.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include <map>
 
 #include "store/mariadb_journal_codec.hpp"
+#include "store/store.hpp"
 
 namespace presence::store {
 namespace {
@@ -184,7 +184,7 @@ std::unique_ptr<MariaDbJournal> MariaDbJournal::open(JournalOptions options,
             if (d != JournalDecode::End) {
                 // Never acknowledged (a write cut short by the crash) or damaged on disk:
                 // nothing after it in this file can be trusted either.
-                j->log(PRESENCE_LOG_WARN,
+                j->log(kLogWarn,
                        "journal: " + path + ": " +
                            (d == JournalDecode::Torn ? "torn record (cut short)"
                                                      : "corrupt record (checksum mismatch)") +
@@ -205,10 +205,10 @@ std::unique_ptr<MariaDbJournal> MariaDbJournal::open(JournalOptions options,
         j->disk_bytes_ += data.size();
     }
     if (records > 0) {
-        j->log(PRESENCE_LOG_INFO, "journal: " + std::to_string(records) +
-                                      " acknowledged change(s) not yet in the database "
-                                      "replayed from " +
-                                      j->dir_);
+        j->log(kLogInfo, "journal: " + std::to_string(records) +
+                             " acknowledged change(s) not yet in the database "
+                             "replayed from " +
+                             j->dir_);
     }
     if (!j->open_active(last_number + 1, err)) {
         *err = where + *err;
@@ -307,8 +307,8 @@ bool MariaDbJournal::write_out(const std::string& data) {
         Segment old = active_;
         if (open_active(active_.number + 1, &err)) sealed_.push_back(old);
     }
-    log(PRESENCE_LOG_ERROR, "journal: cannot write " + path_of(active_.number) + " (" + why +
-                                "): acknowledgements wait, retrying");
+    log(kLogError, "journal: cannot write " + path_of(active_.number) + " (" + why +
+                       "): acknowledgements wait, retrying");
     return false;
 }
 
@@ -364,7 +364,7 @@ void MariaDbJournal::run() {
                 if (open_active(active_.number + 1, &err)) {
                     sealed_.push_back(full);
                 } else {
-                    log(PRESENCE_LOG_ERROR, "journal: " + err + "; the current segment grows");
+                    log(kLogError, "journal: " + err + "; the current segment grows");
                 }
             }
             lk.lock();

@@ -5,8 +5,6 @@
 // already committed or still in the queue (which it overlays), with no race between the two.
 #include "store/mariadb_store.hpp"
 
-#include <presence_plugin.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -118,7 +116,7 @@ class MariaDbStore final : public Store {
         // marks reach the journal in the order the queue took them.
         if (journal) journal_->append(record, mark);
         work_cv_.notify_one();
-        if (!warning.empty()) log(PRESENCE_LOG_WARN, warning);
+        if (!warning.empty()) log(kLogWarn, warning);
     }
 
     bool holds_acks() const override { return true; }
@@ -208,15 +206,15 @@ class MariaDbStore final : public Store {
         while (!loads_.empty() && loads_.front().deadline <= now) {
             LoadJob job = std::move(loads_.front());
             loads_.pop_front();
-            log(PRESENCE_LOG_WARN, "mariadb store: database unreachable, a load gave up");
+            log(kLogWarn, "mariadb store: database unreachable, a load gave up");
             answer_failed(lk, job);
         }
     }
 
     void lost(const MariaDbFailure& failure, std::unique_ptr<MariaDbSession>& session) {
         if (connected_) {
-            log(PRESENCE_LOG_WARN, "mariadb store: connection lost (" + failure.message +
-                                       "), queueing writes and reconnecting");
+            log(kLogWarn, "mariadb store: connection lost (" + failure.message +
+                              "), queueing writes and reconnecting");
         }
         session.reset();
         connected_ = false;
@@ -238,7 +236,7 @@ class MariaDbStore final : public Store {
                 loads_.push_front(std::move(job));  // retried after reconnecting, until deadline
                 return;
             }
-            log(PRESENCE_LOG_ERROR, "mariadb store: load failed: " + failure.message);
+            log(kLogError, "mariadb store: load failed: " + failure.message);
             answer_failed(lk, job);
             return;
         }
@@ -278,7 +276,7 @@ class MariaDbStore final : public Store {
         if (!ok && !mariadb_error_is_transient(failure.errno_value)) {
             // A row the server refuses must not block every other user forever: write one by
             // one, and drop (loudly) only the rows refused on their own.
-            log(PRESENCE_LOG_ERROR,
+            log(kLogError,
                 "mariadb store: batch refused (" + failure.message + "), retrying row by row");
             std::vector<PendingWrite> rest;
             for (auto& w : batch) {
@@ -293,8 +291,8 @@ class MariaDbStore final : public Store {
                     rest.push_back(std::move(w));
                     continue;
                 }
-                log(PRESENCE_LOG_ERROR, "mariadb store: dropped the write of user " +
-                                            w.record.user_id + ": " + one.message);
+                log(kLogError, "mariadb store: dropped the write of user " + w.record.user_id +
+                                   ": " + one.message);
             }
             batch = std::move(rest);
             ok = batch.empty();
@@ -335,11 +333,10 @@ class MariaDbStore final : public Store {
                     session = std::make_unique<MariaDbSession>(std::move(conn), friends_query_);
                     connected_ = true;
                     backoff = kBackoffMin;
-                    log(PRESENCE_LOG_INFO, "mariadb store: reconnected, " +
-                                               std::to_string(queue_.size()) +
-                                               " queued user writes to go");
+                    log(kLogInfo, "mariadb store: reconnected, " + std::to_string(queue_.size()) +
+                                      " queued user writes to go");
                 } else {
-                    log(PRESENCE_LOG_DEBUG, "mariadb store: reconnect failed: " + err);
+                    log(kLogDebug, "mariadb store: reconnect failed: " + err);
                     next_attempt = Clock::now() + backoff;
                     backoff = std::min<Clock::duration>(backoff * 2, kBackoffMax);
                 }
@@ -400,7 +397,7 @@ bool check_friends_query(MYSQL* conn, const std::string& sql,
     if (!stmt) {
         // The host's table may be created after the plugin starts; anything else is a mistake.
         if (errno_value == 1146 /* ER_NO_SUCH_TABLE */) {
-            if (log) log(PRESENCE_LOG_WARN, "presence.friends_query: " + why);
+            if (log) log(kLogWarn, "presence.friends_query: " + why);
             return true;
         }
         *err = "presence.friends_query: " + why;

@@ -27,7 +27,7 @@ std::string default_journal_dir(const MariaDbUrl& url);
 // database), runs migrations, opens the journal (its records go into the write queue), starts
 // the worker thread(s). `wake` is called from the worker
 // thread when results are ready; `log(level, line)` may be called from any thread (levels as
-// PRESENCE_LOG_*). Returns nullptr with a clear reason in *err on failure.
+// LogLevel, store.hpp). Returns nullptr with a clear reason in *err on failure.
 std::unique_ptr<Store> make_mariadb_store(const MariaDbOptions& options, std::function<void()> wake,
                                           std::function<void(int, const std::string&)> log,
                                           std::string* err);

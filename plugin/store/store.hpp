@@ -16,6 +16,10 @@
 
 namespace presence::store {
 
+// Levels of the stores' `log(level, line)` callbacks: the numbers of the ABI's PRESENCE_LOG_*
+// (make_service.cpp checks that at compile time), so the store needs no ABI header.
+enum LogLevel : int { kLogError = 0, kLogWarn = 1, kLogInfo = 2, kLogDebug = 3 };
+
 struct StoreHealth {
     bool ok = true;               // false: degraded (database unreachable, writes queued)
     std::string backend;          // "memory" | "mariadb"
