@@ -216,117 +216,135 @@ int status_for_parse_error(const protocol::ParseError& e) {
 }
 }  // namespace
 
+// One REST route: the cheap ones answered at once, the rest through a handler per route
+// (each loads what it needs, then asks the core).
 void Service::handle_http(std::uint64_t id, int route_int, const std::string& param,
                           const std::string& user, std::string_view body) {
     const auto route = static_cast<RouteId>(route_int);
-    auto unavailable = [this, id] {
-        respond_error(id, 503, "unavailable", "presence store unavailable, retry later");
-    };
     switch (route) {
         case RouteId::Health:
-            respond(id, 200, health_body());
-            return;
-        case RouteId::Metrics: {
-            respond(id, 200, metrics_.render(metrics_snapshot()), "text/plain; version=0.0.4");
-            return;
-        }
+            return respond(id, 200, health_body());
+        case RouteId::Metrics:
+            return respond(id, 200, metrics_.render(metrics_snapshot()),
+                           "text/plain; version=0.0.4");
         case RouteId::Me:
         case RouteId::GetVisibility:
-            loader_.ensure({user}, {user}, [this, id, user, route, unavailable](bool ok) {
-                if (!ok) return unavailable();
-                if (route == RouteId::Me) {
-                    respond_self(id, user);
-                } else {
-                    respond_visibility(id, user);
-                }
-            });
-            return;
-        case RouteId::PutStatus: {
-            core::StatusUpdate update;
-            if (auto e = protocol::parse_status_body(body, limits_, update)) {
-                return respond_error(id, status_for_parse_error(e), e.code, e.message);
-            }
-            loader_.ensure({user}, {user}, [this, id, user, update, unavailable](bool ok) {
-                if (!ok) return unavailable();
-                const auto e = core_.update_status(user, update, 0, now());
-                if (e != core::CoreError::None) return respond_core_error(id, e);
-                respond_self(id, user, true);
-            });
-            return;
-        }
-        case RouteId::GetUser: {
-            if (!core::is_valid_user_id(param)) {
-                return respond_error(id, 422, "invalid_field", "invalid user id");
-            }
-            loader_.ensure_viewer(
-                user, {param}, false, [this, id, user, param, unavailable](bool ok) {
-                    if (!ok) return unavailable();
-                    std::string out;
-                    protocol::append_presence_object(out, core_.view(user, param));
-                    respond(id, 200, out);
-                });
-            return;
-        }
-        case RouteId::Query: {
-            std::vector<std::string> ids;
-            if (auto e = protocol::parse_user_ids_body(body, limits_, config_.max_batch, ids)) {
-                return respond_error(id, status_for_parse_error(e), e.code, e.message, e.user_ids);
-            }
-            protocol::remove_duplicate_ids(ids);
-            loader_.ensure_viewer(user, ids, false, [this, id, user, ids, unavailable](bool ok) {
-                if (!ok) return unavailable();
-                views_.clear();
-                for (const auto& s : ids) views_.push_back(core_.view(user, s));
-                std::string out;
-                protocol::build_users_body(out, views_);
-                respond(id, 200, out);
-            });
-            return;
-        }
+            return http_own_state(id, user, route == RouteId::Me);
+        case RouteId::PutStatus:
+            return http_put_status(id, user, body);
+        case RouteId::GetUser:
+            return http_get_user(id, user, param);
+        case RouteId::Query:
+            return http_query(id, user, body);
         case RouteId::Friends:
-            loader_.ensure_viewer(user, {}, true, [this, id, user, unavailable](bool ok) {
-                if (!ok) return unavailable();
-                const auto views = core_.friends_view(user);
-                std::string out;
-                protocol::build_users_body(out, views);
-                respond(id, 200, out);
-            });
-            return;
-        case RouteId::PutVisibility: {
-            std::vector<std::string> ids;
-            if (auto e =
-                    protocol::parse_user_ids_body(body, limits_, config_.max_visibility, ids)) {
-                return respond_error(id, status_for_parse_error(e), e.code, e.message, e.user_ids);
-            }
-            protocol::remove_duplicate_ids(ids);
-            loader_.ensure({user}, {user}, [this, id, user, ids, unavailable](bool ok) {
-                if (!ok) return unavailable();
-                std::vector<std::string> offenders;
-                const auto e = core_.set_visibility(user, ids, &offenders, now());
-                if (e != core::CoreError::None) return respond_core_error(id, e, offenders);
-                respond_visibility(id, user, true);
-            });
-            return;
-        }
+            return http_friends(id, user);
+        case RouteId::PutVisibility:
+            return http_put_visibility(id, user, body);
         case RouteId::AddVisibility:
-        case RouteId::RemoveVisibility: {
-            if (!core::is_valid_user_id(param)) {
-                return respond_error(id, 422, "invalid_field", "invalid user id");
-            }
-            loader_.ensure({user}, {user}, [this, id, user, param, route, unavailable](bool ok) {
-                if (!ok) return unavailable();
-                const auto e = route == RouteId::AddVisibility
-                                   ? core_.add_visibility(user, param, now())
-                                   : core_.remove_visibility(user, param, now());
-                if (e != core::CoreError::None) {
-                    const std::vector<std::string> offenders{param};
-                    return respond_core_error(id, e, offenders);
-                }
-                respond_visibility(id, user, true);
-            });
-            return;
-        }
+        case RouteId::RemoveVisibility:
+            return http_change_visibility(id, user, param, route == RouteId::AddVisibility);
     }
+}
+
+void Service::respond_unavailable(std::uint64_t id) {
+    respond_error(id, 503, "unavailable", "presence store unavailable, retry later");
+}
+
+// GET /me (`whole`) or GET /visibility.
+void Service::http_own_state(std::uint64_t id, const std::string& user, bool whole) {
+    loader_.ensure({user}, {user}, [this, id, user, whole](bool ok) {
+        if (!ok) return respond_unavailable(id);
+        if (whole) {
+            respond_self(id, user);
+        } else {
+            respond_visibility(id, user);
+        }
+    });
+}
+
+void Service::http_put_status(std::uint64_t id, const std::string& user, std::string_view body) {
+    core::StatusUpdate update;
+    if (auto e = protocol::parse_status_body(body, limits_, update)) {
+        return respond_error(id, status_for_parse_error(e), e.code, e.message);
+    }
+    loader_.ensure({user}, {user}, [this, id, user, update](bool ok) {
+        if (!ok) return respond_unavailable(id);
+        const auto e = core_.update_status(user, update, 0, now());
+        if (e != core::CoreError::None) return respond_core_error(id, e);
+        respond_self(id, user, true);
+    });
+}
+
+void Service::http_get_user(std::uint64_t id, const std::string& user, const std::string& param) {
+    if (!core::is_valid_user_id(param)) {
+        return respond_error(id, 422, "invalid_field", "invalid user id");
+    }
+    loader_.ensure_viewer(user, {param}, false, [this, id, user, param](bool ok) {
+        if (!ok) return respond_unavailable(id);
+        std::string out;
+        protocol::append_presence_object(out, core_.view(user, param));
+        respond(id, 200, out);
+    });
+}
+
+void Service::http_query(std::uint64_t id, const std::string& user, std::string_view body) {
+    std::vector<std::string> ids;
+    if (auto e = protocol::parse_user_ids_body(body, limits_, config_.max_batch, ids)) {
+        return respond_error(id, status_for_parse_error(e), e.code, e.message, e.user_ids);
+    }
+    protocol::remove_duplicate_ids(ids);
+    loader_.ensure_viewer(user, ids, false, [this, id, user, ids](bool ok) {
+        if (!ok) return respond_unavailable(id);
+        views_.clear();
+        for (const auto& s : ids) views_.push_back(core_.view(user, s));
+        std::string out;
+        protocol::build_users_body(out, views_);
+        respond(id, 200, out);
+    });
+}
+
+void Service::http_friends(std::uint64_t id, const std::string& user) {
+    loader_.ensure_viewer(user, {}, true, [this, id, user](bool ok) {
+        if (!ok) return respond_unavailable(id);
+        const auto views = core_.friends_view(user);
+        std::string out;
+        protocol::build_users_body(out, views);
+        respond(id, 200, out);
+    });
+}
+
+void Service::http_put_visibility(std::uint64_t id, const std::string& user,
+                                  std::string_view body) {
+    std::vector<std::string> ids;
+    if (auto e = protocol::parse_user_ids_body(body, limits_, config_.max_visibility, ids)) {
+        return respond_error(id, status_for_parse_error(e), e.code, e.message, e.user_ids);
+    }
+    protocol::remove_duplicate_ids(ids);
+    loader_.ensure({user}, {user}, [this, id, user, ids](bool ok) {
+        if (!ok) return respond_unavailable(id);
+        std::vector<std::string> offenders;
+        const auto e = core_.set_visibility(user, ids, &offenders, now());
+        if (e != core::CoreError::None) return respond_core_error(id, e, offenders);
+        respond_visibility(id, user, true);
+    });
+}
+
+// PUT (`add`) or DELETE /visibility/{id}.
+void Service::http_change_visibility(std::uint64_t id, const std::string& user,
+                                     const std::string& param, bool add) {
+    if (!core::is_valid_user_id(param)) {
+        return respond_error(id, 422, "invalid_field", "invalid user id");
+    }
+    loader_.ensure({user}, {user}, [this, id, user, param, add](bool ok) {
+        if (!ok) return respond_unavailable(id);
+        const auto e = add ? core_.add_visibility(user, param, now())
+                           : core_.remove_visibility(user, param, now());
+        if (e != core::CoreError::None) {
+            const std::vector<std::string> offenders{param};
+            return respond_core_error(id, e, offenders);
+        }
+        respond_visibility(id, user, true);
+    });
 }
 
 }  // namespace presence::service

@@ -125,6 +125,15 @@ class Service final : public core::CoreSink {
     // REST (rest_handlers.cpp)
     void handle_http(std::uint64_t id, int route, const std::string& param, const std::string& user,
                      std::string_view body);
+    void http_own_state(std::uint64_t id, const std::string& user, bool whole);
+    void http_put_status(std::uint64_t id, const std::string& user, std::string_view body);
+    void http_get_user(std::uint64_t id, const std::string& user, const std::string& param);
+    void http_query(std::uint64_t id, const std::string& user, std::string_view body);
+    void http_friends(std::uint64_t id, const std::string& user);
+    void http_put_visibility(std::uint64_t id, const std::string& user, std::string_view body);
+    void http_change_visibility(std::uint64_t id, const std::string& user, const std::string& param,
+                                bool add);
+    void respond_unavailable(std::uint64_t id);
     void respond(std::uint64_t id, int status, const std::string& body,
                  const char* content_type = "application/json");
     void respond_error(std::uint64_t id, int status, std::string_view code,
