@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_mariadb_fixture.hpp"
 #include "host_process.hpp"
 #include "http_client.hpp"
 #include "mariadb_server.hpp"
@@ -18,31 +19,10 @@
 // CppUTest last: its leak-detecting new macros must not meet standard headers.
 #include <CppUTest/TestHarness.h>
 
-namespace presence::test {
-extern MariaDbServer* g_e2e_server;
-}
-
 using namespace presence::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-int g_next_durable = 0;
-
-std::string durable_db(const std::vector<std::pair<std::string, std::string>>& pairs) {
-    const std::string db = "durable_" + std::to_string(++g_next_durable);
-    std::string err;
-    CHECK_TRUE_TEXT(g_e2e_server->create_database(db, &err), err.c_str());
-    std::vector<std::string> sql = {
-        "CREATE TABLE friendships (user_id VARCHAR(64) NOT NULL, friend_id VARCHAR(64) NOT NULL, "
-        "PRIMARY KEY (user_id, friend_id))"};
-    for (const auto& [a, b] : pairs) {
-        sql.push_back("INSERT INTO friendships VALUES ('" + a + "','" + b + "'),('" + b + "','" +
-                      a + "')");
-    }
-    CHECK_TRUE_TEXT(g_e2e_server->exec(db, sql, &err), err.c_str());
-    return db;
-}
 
 HostOptions durable_options(const std::string& db, const TempDir& journal) {
     HostOptions o;
@@ -51,15 +31,6 @@ HostOptions durable_options(const std::string& db, const TempDir& journal) {
     o.set("presence.offline_grace_s", "0");
     o.set("presence.updates_per_s", "1000");
     return o;
-}
-
-bool eventually_true(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return done();
 }
 
 std::uintmax_t journal_bytes(const TempDir& journal) {
@@ -104,7 +75,7 @@ TEST_GROUP(MariaDbDurable){};
 
 // 30 runs, alternating WebSocket and REST: the acknowledged change is there after kill -9.
 TEST(MariaDbDurable, AChangeAcknowledgedJustBeforeKillMinus9IsThereAfterRestart) {
-    const std::string db = durable_db({{"alice", "bob"}});
+    const std::string db = fresh_db_with_friends("durable", {{"alice", "bob"}});
     TempDir journal("durable-journal");
     HostProcess host(durable_options(db, journal));
     CHECK_TRUE_TEXT(host.start(), host.error().c_str());
@@ -133,13 +104,13 @@ TEST(MariaDbDurable, AChangeAcknowledgedJustBeforeKillMinus9IsThereAfterRestart)
         STRCMP_EQUAL((status + "|" + message).c_str(), me(host, "alice").c_str());
     }
     // Once the database has it all, the journal is emptied.
-    CHECK_TRUE(eventually_true([&] { return journal_bytes(journal) == 0; }, 10s));
+    CHECK_TRUE(eventually([&] { return journal_bytes(journal) == 0; }, 10s));
 }
 
 // 2,000 acknowledged updates of 100 users and a visibility removal while MariaDB is down, then
 // kill -9: nothing acknowledged is lost, and the removed viewer does not see the invisible user.
 TEST(MariaDbDurable, KillMinus9DuringAnOutageLosesNothingAcknowledged) {
-    const std::string db = durable_db({{"inv", "v1"}, {"inv", "v2"}});
+    const std::string db = fresh_db_with_friends("durable", {{"inv", "v1"}, {"inv", "v2"}});
     TempDir journal("durable-journal");
     HostProcess host(durable_options(db, journal));
     CHECK_TRUE_TEXT(host.start(), host.error().c_str());
@@ -158,7 +129,7 @@ TEST(MariaDbDurable, KillMinus9DuringAnOutageLosesNothingAcknowledged) {
                         R"({"status":"invisible"})", token);
         LONGS_EQUAL_TEXT(200, put.status, put.body.c_str());
         // The list with v1 on it is in the database: losing the removal would show inv to v1.
-        CHECK_TRUE(eventually_true(
+        CHECK_TRUE(eventually(
             [&] {
                 return g_e2e_server
                            ->column(db,
@@ -214,7 +185,7 @@ TEST(MariaDbDurable, KillMinus9DuringAnOutageLosesNothingAcknowledged) {
     STRCMP_EQUAL("online", seen_in_snapshot(host, "v2", v2, "inv").c_str());
 
     // The database gets every change, and then the journal is emptied.
-    CHECK_TRUE(eventually_true(
+    CHECK_TRUE(eventually(
         [&] {
             return g_e2e_server
                        ->column(db, "SELECT COUNT(*) FROM user_presence WHERE message LIKE 'u%-" +
@@ -222,5 +193,5 @@ TEST(MariaDbDurable, KillMinus9DuringAnOutageLosesNothingAcknowledged) {
                        .at(0) == std::to_string(kUsers);
         },
         20s));
-    CHECK_TRUE(eventually_true([&] { return journal_bytes(journal) == 0; }, 10s));
+    CHECK_TRUE(eventually([&] { return journal_bytes(journal) == 0; }, 10s));
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "e2e_mariadb_fixture.hpp"
 #include "host_process.hpp"
 #include "http_client.hpp"
 #include "mariadb_server.hpp"
@@ -14,30 +15,10 @@
 // CppUTest last: its leak-detecting new macros must not meet standard headers.
 #include <CppUTest/TestHarness.h>
 
-namespace presence::test {
-extern MariaDbServer* g_e2e_server;
-}
-
 using namespace presence::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string evict_db(const std::vector<std::pair<std::string, std::string>>& pairs) {
-    static int n = 0;
-    const std::string db = "evict_" + std::to_string(++n);
-    std::string err;
-    CHECK_TRUE_TEXT(g_e2e_server->create_database(db, &err), err.c_str());
-    std::vector<std::string> sql = {
-        "CREATE TABLE friendships (user_id VARCHAR(64) NOT NULL, friend_id VARCHAR(64) NOT NULL, "
-        "PRIMARY KEY (user_id, friend_id))"};
-    for (const auto& [a, b] : pairs) {
-        sql.push_back("INSERT INTO friendships VALUES ('" + a + "','" + b + "'),('" + b + "','" +
-                      a + "')");
-    }
-    CHECK_TRUE_TEXT(g_e2e_server->exec(db, sql, &err), err.c_str());
-    return db;
-}
 
 // A metric's value from GET /metrics (-1 when absent).
 long long metric(HostProcess& host, const std::string& name) {
@@ -45,23 +26,6 @@ long long metric(HostProcess& host, const std::string& name) {
     const auto at = r.body.find("\n" + name + " ");
     if (at == std::string::npos) return -1;
     return std::stoll(r.body.substr(at + name.size() + 2));
-}
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return done();
-}
-
-Json friend_in(const Json& snapshot, const std::string& id) {
-    const Json friends = snapshot["friends"];
-    for (std::size_t i = 0; i < friends.size(); ++i) {
-        if (friends[i]["user_id"].str() == id) return friends[i];
-    }
-    return Json{};
 }
 
 Json rest_user(HostProcess& host, const std::string& viewer, const std::string& subject) {
@@ -84,7 +48,7 @@ TEST_GROUP(MariaDbEviction){};
 
 TEST(MariaDbEviction, AnEvictedInvisibleUserReloadsWithEverythingDurable) {
     // ivy: bob is an ordinary friend, cat is on her visibility list, zed is a stranger.
-    const std::string db = evict_db({{"ivy", "bob"}, {"ivy", "cat"}});
+    const std::string db = fresh_db_with_friends("evict", {{"ivy", "bob"}, {"ivy", "cat"}});
     HostOptions o;
     o.set("presence.db_url", g_e2e_server->url(db));
     o.set("presence.offline_grace_s", "0");

@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "e2e_mariadb_fixture.hpp"
 #include "host_process.hpp"
 #include "http_client.hpp"
 #include "mariadb_server.hpp"
@@ -13,31 +14,10 @@
 // CppUTest last: its leak-detecting new macros must not meet standard headers.
 #include <CppUTest/TestHarness.h>
 
-namespace presence::test {
-extern MariaDbServer* g_e2e_server;
-}
-
 using namespace presence::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-int g_next = 0;
-
-std::string fresh_db_with_friends(const std::vector<std::pair<std::string, std::string>>& pairs) {
-    const std::string db = "e2e_" + std::to_string(++g_next);
-    std::string err;
-    CHECK_TRUE_TEXT(g_e2e_server->create_database(db, &err), err.c_str());
-    std::vector<std::string> sql = {
-        "CREATE TABLE friendships (user_id VARCHAR(64) NOT NULL, friend_id VARCHAR(64) NOT NULL, "
-        "PRIMARY KEY (user_id, friend_id))"};
-    for (const auto& [a, b] : pairs) {
-        sql.push_back("INSERT INTO friendships VALUES ('" + a + "','" + b + "'),('" + b + "','" +
-                      a + "')");
-    }
-    CHECK_TRUE_TEXT(g_e2e_server->exec(db, sql, &err), err.c_str());
-    return db;
-}
 
 HostOptions host_options(const std::string& db) {
     HostOptions o;
@@ -46,24 +26,6 @@ HostOptions host_options(const std::string& db) {
     o.set("presence.journal_path", g_e2e_server->dir() + "/journal-" + db);
     o.set("presence.offline_grace_s", "0");
     return o;
-}
-
-// The friend `id` in a snapshot's "friends" array (invalid Json if absent).
-Json friend_in(const Json& snapshot, const std::string& id) {
-    const Json friends = snapshot["friends"];
-    for (std::size_t i = 0; i < friends.size(); ++i) {
-        if (friends[i]["user_id"].str() == id) return friends[i];
-    }
-    return Json{};
-}
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return done();
 }
 
 // The body of GET /friends for `user` (who must be loadable).
@@ -175,7 +137,7 @@ class ServerComesBack {
 TEST_GROUP(MariaDbHost){};
 
 TEST(MariaDbHost, ChosenStateSurvivesAHostRestart) {
-    const std::string db = fresh_db_with_friends({{"alice", "bob"}, {"alice", "carol"}});
+    const std::string db = fresh_db_with_friends("e2e", {{"alice", "bob"}, {"alice", "carol"}});
     HostProcess host(host_options(db));
     CHECK_TRUE_TEXT(host.start(), host.error().c_str());
     {
@@ -230,7 +192,7 @@ TEST(MariaDbHost, ChosenStateSurvivesAHostRestart) {
 }
 
 TEST(MariaDbHost, FriendshipsInsertedInTheHostTableAreSeenOnConnect) {
-    const std::string db = fresh_db_with_friends({});
+    const std::string db = fresh_db_with_friends("e2e", {});
     HostProcess host(host_options(db));
     CHECK_TRUE_TEXT(host.start(), host.error().c_str());
     WsClient erin;
@@ -254,7 +216,7 @@ TEST(MariaDbHost, FriendshipsInsertedInTheHostTableAreSeenOnConnect) {
 // presence-host plays the host application: its admin route writes the friendships table the
 // plugin reads, then tells the plugin, so a friendship outlives the host.
 TEST(MariaDbHost, AFriendshipAddedThroughTheAdminRouteSurvivesARestart) {
-    const std::string db = fresh_db_with_friends({{"ann", "dan"}});
+    const std::string db = fresh_db_with_friends("e2e", {{"ann", "dan"}});
     HostProcess host(host_options(db));
     CHECK_TRUE_TEXT(host.start(), host.error().c_str());
     WsClient ann;
@@ -293,9 +255,8 @@ TEST(MariaDbHost, AFriendshipAddedThroughTheAdminRouteSurvivesARestart) {
 }
 
 TEST(MariaDbHost, TheAdminRouteCreatesAMissingFriendshipsTableAndSaysWhenItCannotWrite) {
-    const std::string db = "e2e_" + std::to_string(++g_next);
+    const std::string db = fresh_db("e2e");  // no table at all
     std::string err;
-    CHECK_TRUE_TEXT(g_e2e_server->create_database(db, &err), err.c_str());  // no table at all
     HostOptions options = host_options(db);
     options.set("host.friendships_table", "app_friends");
     options.set("presence.friends_query", "SELECT friend_id FROM app_friends WHERE user_id = ?");
@@ -324,7 +285,7 @@ TEST(MariaDbHost, TheAdminRouteCreatesAMissingFriendshipsTableAndSaysWhenItCanno
 }
 
 TEST(MariaDbHost, HealthIsDegradedWhileTheDatabaseIsDownAndNothingIsLost) {
-    const std::string db = fresh_db_with_friends({{"ann", "ben"}});
+    const std::string db = fresh_db_with_friends("e2e", {{"ann", "ben"}});
     HostProcess host(fast_updates(host_options(db)));
     CHECK_TRUE_TEXT(host.start(), host.error().c_str());
     auto health = [&] {
@@ -366,7 +327,7 @@ TEST(MariaDbHost, HealthIsDegradedWhileTheDatabaseIsDownAndNothingIsLost) {
 }
 
 TEST(MariaDbHost, SlowDatabaseDoesNotDelayHeartbeatsOrFanOut) {
-    const std::string db = fresh_db_with_friends({{"ann", "ben"}});
+    const std::string db = fresh_db_with_friends("e2e", {{"ann", "ben"}});
     HostProcess host(fast_updates(host_options(db)));
     CHECK_TRUE_TEXT(host.start(), host.error().c_str());
     // Both loaded (records and friends read) before the database turns slow.
@@ -409,7 +370,7 @@ TEST(MariaDbHost, SlowDatabaseDoesNotDelayHeartbeatsOrFanOut) {
 }
 
 TEST(MariaDbHost, AWrongPasswordStopsTheHostWithTheServerMessage) {
-    const std::string db = fresh_db_with_friends({});
+    const std::string db = fresh_db_with_friends("e2e", {});
     const std::string url =
         "mariadb://presence:not-the-password@127.0.0.1:" + std::to_string(g_e2e_server->port()) +
         "/" + db;
