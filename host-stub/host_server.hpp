@@ -165,6 +165,7 @@ class HostServer {
     void on_receive(Connection& conn, const char* data, size_t len);
     int on_ws_writeable(Connection& conn);
     void note_idle_writable(Connection& conn);
+    void begin_close(Connection& conn, uint16_t code, std::string reason);
     int write_queued(Connection& conn);
     bool stage_queued(Connection& conn);
     void submit_staged_writes();

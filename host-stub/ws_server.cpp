@@ -735,9 +735,7 @@ void HostServer::note_idle_writable(Connection& conn) {
     std::snprintf(line, sizeof line, "connection %llu: ping flood, closing (1008)",
                   static_cast<unsigned long long>(conn.id));
     log(PRESENCE_LOG_WARN, line);
-    conn.close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
-    conn.close_reason = "too many pings";
-    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+    begin_close(conn, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many pings");
 }
 
 // RFC 6455 5.1: an unmasked client frame (screened out of what lws reads, so neither lws nor the
@@ -748,10 +746,7 @@ void HostServer::refuse_unmasked(Connection& conn) {
     std::snprintf(line, sizeof line, "connection %llu: unmasked frame, closing (1002)",
                   static_cast<unsigned long long>(conn.id));
     log(PRESENCE_LOG_INFO, line);
-    conn.close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
-    conn.close_reason = "unmasked frame";
-    lws_callback_on_writable(conn.wsi);
-    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+    begin_close(conn, LWS_CLOSE_STATUS_PROTOCOL_ERR, "unmasked frame");
 }
 
 // Binary messages are handed over like text (the plugin answers what is not UTF-8 JSON with
@@ -1133,9 +1128,16 @@ void HostServer::close(uint64_t conn_id, uint16_t code, const char* reason) {
     if (it == connections_.end()) return;
     Connection& conn = *it->second;
     if (conn.close_code || conn.close_now) return;
-    conn.close_code = code ? code : static_cast<uint16_t>(LWS_CLOSE_STATUS_NORMAL);
-    conn.close_reason = reason ? reason : "";
-    // Frames queued before the close still go out (e.g. the error that explains it).
+    begin_close(conn, code ? code : static_cast<uint16_t>(LWS_CLOSE_STATUS_NORMAL),
+                reason ? reason : "");
+}
+
+// Every close the host or the plugin decides: frames queued before it still go out (e.g. the
+// error that explains it), then on_ws_writeable sends the close frame (send_close_frame); a
+// peer that never lets it out is dropped after 10 s.
+void HostServer::begin_close(Connection& conn, uint16_t code, std::string reason) {
+    conn.close_code = code;
+    conn.close_reason = std::move(reason);
     lws_callback_on_writable(conn.wsi);
     lws_set_timeout(conn.wsi, PENDING_TIMEOUT_CLOSE_SEND, 10);
 }
