@@ -81,6 +81,15 @@ HttpResponse admin_friendship(HostProcess& host, const std::string& op, const st
     return http_send(host.port(), "POST", "/admin/friendships", body, host.admin_token());
 }
 
+std::string upgrade_request(HostProcess& host, const std::string& user,
+                            const std::string& extra_headers, const std::string& version) {
+    return "GET " + host.ws_path(user) +
+           " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+           extra_headers +
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: " + version +
+           "\r\n\r\n";
+}
+
 HttpResponse rest_get(HostProcess& host, const std::string& user, const std::string& route) {
     return http_get(host.port(), host.http_prefix() + route, host.mint_token(user));
 }

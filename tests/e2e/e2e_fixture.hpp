@@ -63,6 +63,13 @@ HttpResponse rest_get(HostProcess& host, const std::string& user, const std::str
 HttpResponse rest_send(HostProcess& host, const std::string& user, const std::string& method,
                        const std::string& route, const std::string& body);
 
+// A raw WebSocket upgrade request for `user` (the RFC 6455 sample key), for tests that write
+// it themselves: `extra_headers` (each ending in "\r\n") go before the key, `version` is the
+// Sec-WebSocket-Version it announces.
+std::string upgrade_request(HostProcess& host, const std::string& user,
+                            const std::string& extra_headers = "",
+                            const std::string& version = "13");
+
 // "status" / "message" / "last_seen" helpers on a presence object.
 std::string status_of(const Json& presence);
 

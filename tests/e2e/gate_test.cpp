@@ -214,11 +214,7 @@ TEST(Gate, PingFloodClosesWith1008) {
 TEST(Gate, UnknownWebSocketVersionIs426) {
     TcpSocket sock;
     CHECK_TEXT(sock.connect("127.0.0.1", host->port(), milliseconds{2000}), sock.error().c_str());
-    const std::string request = "GET " + host->ws_path("alice") +
-                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\n"
-                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                "Sec-WebSocket-Version: 8\r\n\r\n";
+    const std::string request = upgrade_request(*host, "alice", "", "8");
     CHECK(sock.write_all(request, milliseconds{2000}));
     std::string answer;
     char buf[2048];

@@ -111,11 +111,7 @@ TEST(Rfc6455, UnmaskedFrameAfterMaskedOnesClosesWith1002) {
 TEST(Rfc6455, UnmaskedFrameSentWithTheUpgradeRequest) {
     TcpSocket sock;
     CHECK_TEXT(sock.connect("127.0.0.1", host->port(), milliseconds{2000}), sock.error().c_str());
-    const std::string request = "GET " + host->ws_path("alice") +
-                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\n"
-                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                "Sec-WebSocket-Version: 13\r\n\r\n";
+    const std::string request = upgrade_request(*host, "alice");
     CHECK(sock.write_all(request + unmasked_text(R"({"type":"heartbeat"})"), milliseconds{2000}));
     const std::string answer = read_until_eof(sock);
     CHECK_TEXT(answer.starts_with("HTTP/1.1 101"), answer.c_str());
@@ -137,11 +133,7 @@ TEST(Rfc6455, UpgradeAfterAnotherRequestOnTheConnectionIs400) {
     char buf[4096];
     const long n = sock.read_some(buf, sizeof buf, milliseconds{3000});
     CHECK(n > 0);
-    const std::string request = "GET " + host->ws_path("alice") +
-                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\n"
-                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                "Sec-WebSocket-Version: 13\r\n\r\n";
+    const std::string request = upgrade_request(*host, "alice");
     if (!sock.write_all(request, milliseconds{2000})) return;  // the host closed after the 404
     const std::string answer = read_until_eof(sock);
     CHECK_TEXT(answer.find(" 101 ") == std::string::npos, answer.c_str());
@@ -176,12 +168,8 @@ TEST(Rfc6455, PipelinedPlainRequestsAreBothAnswered) {
 TEST(Rfc6455, LongHeadersStillUpgrade) {
     TcpSocket sock;
     CHECK_TEXT(sock.connect("127.0.0.1", host->port(), milliseconds{2000}), sock.error().c_str());
-    const std::string request = "GET " + host->ws_path("alice") +
-                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\nCookie: c=" +
-                                std::string(3000, 'x') +
-                                "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                "Sec-WebSocket-Version: 13\r\n\r\n";
+    const std::string request =
+        upgrade_request(*host, "alice", "Cookie: c=" + std::string(3000, 'x') + "\r\n");
     CHECK(sock.write_all(request + unmasked_text(R"({"type":"heartbeat"})"), milliseconds{2000}));
     const std::string answer = read_until_eof(sock);
     CHECK_TEXT(answer.starts_with("HTTP/1.1 101"), answer.substr(0, 200).c_str());
