@@ -70,7 +70,7 @@ asan_result="passed"
 # already ran twice above.
 tsan_result="failed"
 cmake --preset tsan -DPRESENCE_WERROR=ON -DPRESENCE_BUILD_TESTS=ON
-tsan_suites=(core_tests protocol_tests host_unit_tests host_process_tests store_unit_tests
+tsan_suites=(core_tests protocol_tests service_tests host_unit_tests host_process_tests store_unit_tests
   redis_unit_tests redis_client_tests e2e_tests mariadb_store_tests mariadb_e2e_tests
   scaleout_tests)
 cmake --build build/tsan -j"$jobs" --target presence presence-host "${tsan_suites[@]}"

@@ -82,16 +82,24 @@ bool eventually(const std::function<bool()>& done) {
     return true;
 }
 
-// Writes three durable records into a fresh journal and closes it.
-void write_three(const std::string& dir) {
+// A journal opened on `dir` (replaying what is there), with what the open logged, replayed and
+// said on failure.
+struct Opened {
+    explicit Opened(const std::string& dir, const std::string& owner = "127.0.0.1:3306/app")
+        : journal(MariaDbJournal::open(options(dir, &logged, owner), &replayed, &err)) {}
     Logged logged;
     std::vector<core::UserRecord> replayed;
     std::string err;
-    auto j = MariaDbJournal::open(options(dir, &logged), &replayed, &err);
-    CHECK_TEXT(j != nullptr, err.c_str());
-    for (int i = 1; i <= 3; ++i) j->append(record("u" + std::to_string(i), i), 10 + i);
-    CHECK_TRUE(j->sync(5000));
-    LONGS_EQUAL(3, j->durable_seq());
+    std::unique_ptr<MariaDbJournal> journal;  // last: closed before `logged` goes
+};
+
+// Writes three durable records into a fresh journal and closes it.
+void write_three(const std::string& dir) {
+    Opened o(dir);
+    CHECK_TEXT(o.journal != nullptr, o.err.c_str());
+    for (int i = 1; i <= 3; ++i) o.journal->append(record("u" + std::to_string(i), i), 10 + i);
+    CHECK_TRUE(o.journal->sync(5000));
+    LONGS_EQUAL(3, o.journal->durable_seq());
 }
 
 }  // namespace
@@ -101,21 +109,18 @@ TEST_GROUP(MariaDbJournal){};
 TEST(MariaDbJournal, RecordsComeBackAfterAReopenExactly) {
     test::TempDir dir("journal");
     write_three(dir.path());
-    Logged logged;
-    std::vector<core::UserRecord> replayed;
-    std::string err;
-    auto j = MariaDbJournal::open(options(dir.path(), &logged), &replayed, &err);
-    CHECK_TEXT(j != nullptr, err.c_str());
-    LONGS_EQUAL(3, replayed.size());
+    Opened o(dir.path());
+    CHECK_TEXT(o.journal != nullptr, o.err.c_str());
+    LONGS_EQUAL(3, o.replayed.size());
     const core::UserRecord want = record("u2", 2);
-    STRCMP_EQUAL("u2", replayed[1].user_id.c_str());
-    CHECK_TRUE(replayed[1].chosen == core::Status::Invisible);
-    STRCMP_EQUAL(want.message->c_str(), replayed[1].message->c_str());
-    LONGS_EQUAL(*want.until, *replayed[1].until);
-    LONGS_EQUAL(77, *replayed[1].last_seen);
-    CHECK_FALSE(replayed[1].last_seen_listed.has_value());
-    CHECK_TRUE(replayed[1].visibility == want.visibility);
-    CHECK_TRUE(logged.has("3 acknowledged change(s)"));
+    STRCMP_EQUAL("u2", o.replayed[1].user_id.c_str());
+    CHECK_TRUE(o.replayed[1].chosen == core::Status::Invisible);
+    STRCMP_EQUAL(want.message->c_str(), o.replayed[1].message->c_str());
+    LONGS_EQUAL(*want.until, *o.replayed[1].until);
+    LONGS_EQUAL(77, *o.replayed[1].last_seen);
+    CHECK_FALSE(o.replayed[1].last_seen_listed.has_value());
+    CHECK_TRUE(o.replayed[1].visibility == want.visibility);
+    CHECK_TRUE(o.logged.has("3 acknowledged change(s)"));
 }
 
 TEST(MariaDbJournal, ATornTailIsIgnoredWithALogLine) {
@@ -129,14 +134,11 @@ TEST(MariaDbJournal, ATornTailIsIgnoredWithALogLine) {
         std::ofstream out(seg, std::ios::binary | std::ios::app);
         out.write(frame.data(), static_cast<std::streamsize>(frame.size() / 2));
     }
-    Logged logged;
-    std::vector<core::UserRecord> replayed;
-    std::string err;
-    auto j = MariaDbJournal::open(options(dir.path(), &logged), &replayed, &err);
-    CHECK_TEXT(j != nullptr, err.c_str());
-    LONGS_EQUAL(3, replayed.size());
-    CHECK_TEXT(logged.has("torn record (cut short)"), logged.text.c_str());
-    CHECK_TEXT(logged.has(seg), logged.text.c_str());
+    Opened o(dir.path());
+    CHECK_TEXT(o.journal != nullptr, o.err.c_str());
+    LONGS_EQUAL(3, o.replayed.size());
+    CHECK_TEXT(o.logged.has("torn record (cut short)"), o.logged.text.c_str());
+    CHECK_TEXT(o.logged.has(seg), o.logged.text.c_str());
 }
 
 TEST(MariaDbJournal, ACorruptRecordEndsTheReplayOfItsFile) {
@@ -154,50 +156,39 @@ TEST(MariaDbJournal, ACorruptRecordEndsTheReplayOfItsFile) {
         f.seekp(static_cast<std::streamoff>(size - 3));
         f.write(&c, 1);
     }
-    Logged logged;
-    std::vector<core::UserRecord> replayed;
-    std::string err;
-    auto j = MariaDbJournal::open(options(dir.path(), &logged), &replayed, &err);
-    CHECK_TEXT(j != nullptr, err.c_str());
-    LONGS_EQUAL(2, replayed.size());
-    STRCMP_EQUAL("u2", replayed.back().user_id.c_str());
-    CHECK_TEXT(logged.has("corrupt record (checksum mismatch)"), logged.text.c_str());
+    Opened o(dir.path());
+    CHECK_TEXT(o.journal != nullptr, o.err.c_str());
+    LONGS_EQUAL(2, o.replayed.size());
+    STRCMP_EQUAL("u2", o.replayed.back().user_id.c_str());
+    CHECK_TEXT(o.logged.has("corrupt record (checksum mismatch)"), o.logged.text.c_str());
 }
 
 TEST(MariaDbJournal, TwoProcessesCannotShareADirectory) {
     test::TempDir dir("journal");
-    Logged logged;
-    std::vector<core::UserRecord> replayed;
-    std::string err;
-    auto first = MariaDbJournal::open(options(dir.path(), &logged), &replayed, &err);
-    CHECK_TEXT(first != nullptr, err.c_str());
-    auto second = MariaDbJournal::open(options(dir.path(), &logged), &replayed, &err);
-    CHECK_TRUE(second == nullptr);
-    CHECK_TEXT(err.find("presence.journal_path") != std::string::npos, err.c_str());
-    CHECK_TEXT(err.find("in use by another process") != std::string::npos, err.c_str());
+    Opened first(dir.path());
+    CHECK_TEXT(first.journal != nullptr, first.err.c_str());
+    Opened second(dir.path());
+    CHECK_TRUE(second.journal == nullptr);
+    CHECK_TEXT(second.err.find("presence.journal_path") != std::string::npos, second.err.c_str());
+    CHECK_TEXT(second.err.find("in use by another process") != std::string::npos,
+               second.err.c_str());
 }
 
 TEST(MariaDbJournal, ADirectoryServesOneDatabase) {
     test::TempDir dir("journal");
     write_three(dir.path());
-    Logged logged;
-    std::vector<core::UserRecord> replayed;
-    std::string err;
-    auto j =
-        MariaDbJournal::open(options(dir.path(), &logged, "127.0.0.1:3306/other"), &replayed, &err);
-    CHECK_TRUE(j == nullptr);
-    CHECK_TEXT(err.find("holds the journal of 127.0.0.1:3306/app") != std::string::npos,
-               err.c_str());
-    LONGS_EQUAL(0, replayed.size());
+    Opened o(dir.path(), "127.0.0.1:3306/other");
+    CHECK_TRUE(o.journal == nullptr);
+    CHECK_TEXT(o.err.find("holds the journal of 127.0.0.1:3306/app") != std::string::npos,
+               o.err.c_str());
+    LONGS_EQUAL(0, o.replayed.size());
 }
 
 TEST(MariaDbJournal, CommittedRecordsAreTruncatedAway) {
     test::TempDir dir("journal");
-    Logged logged;
-    std::vector<core::UserRecord> replayed;
-    std::string err;
-    auto j = MariaDbJournal::open(options(dir.path(), &logged), &replayed, &err);
-    CHECK_TEXT(j != nullptr, err.c_str());
+    Opened o(dir.path());
+    auto& j = o.journal;
+    CHECK_TEXT(j != nullptr, o.err.c_str());
     j->append(record("a", 1), 5);
     j->append(record("b", 2), 9);
     CHECK_TRUE(j->sync(5000));
@@ -213,12 +204,10 @@ TEST(MariaDbJournal, CommittedRecordsAreTruncatedAway) {
 TEST(MariaDbJournal, ReplayedRecordsStayUntilTheyAreCommitted) {
     test::TempDir dir("journal");
     write_three(dir.path());
-    Logged logged;
-    std::vector<core::UserRecord> replayed;
-    std::string err;
-    auto j = MariaDbJournal::open(options(dir.path(), &logged), &replayed, &err);
-    CHECK_TEXT(j != nullptr, err.c_str());
-    LONGS_EQUAL(3, replayed.size());
+    Opened o(dir.path());
+    auto& j = o.journal;
+    CHECK_TEXT(j != nullptr, o.err.c_str());
+    LONGS_EQUAL(3, o.replayed.size());
     j->committed(100);  // not sealed yet: the replayed file must stay
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK_TRUE(segment_bytes(dir.path()) > 0);

@@ -6,9 +6,9 @@
 #include <string>
 #include <thread>
 
-#include "e2e_mariadb_fixture.hpp"
 #include "host_process.hpp"
 #include "http_client.hpp"
+#include "mariadb_e2e_fixture.hpp"
 #include "mariadb_server.hpp"
 #include "ws_client.hpp"
 

@@ -1,11 +1,8 @@
-// The core's small parts on their own: the viewer policy table, UTF-8 counting, the token
-// bucket and the timer heap.
+// The viewer policy table on its own: what each audience sees of a subject's state.
+#include "core/viewer_policy.hpp"
+
 #include <string>
 
-#include "core/timer_queue.hpp"
-#include "core/token_bucket.hpp"
-#include "core/utf8.hpp"
-#include "core/viewer_policy.hpp"
 #include "core_harness.hpp"
 
 using namespace presence::core;
@@ -78,60 +75,4 @@ TEST(ViewerPolicy, AutoAwayOnlyForChosenOnline) {
     f.all_idle = false;
     f.chosen = Status::Online;
     CHECK_STATUS(Status::Online, visible_view(f, Audience::Friend).status);
-}
-
-TEST_GROUP(Utf8){};
-
-TEST(Utf8, CountsCodePointsNotBytes) {
-    LONGS_EQUAL(0, *utf8_code_points(""));
-    LONGS_EQUAL(3, *utf8_code_points("abc"));
-    LONGS_EQUAL(1, *utf8_code_points("\xC3\xA9"));
-    LONGS_EQUAL(1, *utf8_code_points("\xE2\x82\xAC"));
-    LONGS_EQUAL(1, *utf8_code_points("\xF4\x8F\xBF\xBF"));  // U+10FFFF, the last one
-    LONGS_EQUAL(1, *utf8_code_points("\xEF\xBF\xBF"));      // U+FFFF
-    LONGS_EQUAL(1, *utf8_code_points(std::string_view("\0", 1)));
-}
-
-TEST(Utf8, RejectsMalformed) {
-    CHECK_FALSE(utf8_code_points("\xC1\xBF").has_value());          // overlong
-    CHECK_FALSE(utf8_code_points("\xF0\x8F\xBF\xBF").has_value());  // overlong 4-byte
-    CHECK_FALSE(utf8_code_points("\xED\xBF\xBF").has_value());      // surrogate U+DFFF
-    CHECK_FALSE(utf8_code_points("\xE2\x28\xA1").has_value());      // bad continuation
-    CHECK_FALSE(utf8_code_points("\xF8\x88\x80\x80\x80").has_value());
-}
-
-TEST_GROUP(TokenBucket){};
-
-TEST(TokenBucket, BurstThenRefillAtRate) {
-    TokenBucket b(3, 0);
-    for (int i = 0; i < 3; ++i) CHECK(b.take(2.0, 3, 0));
-    CHECK_FALSE(b.take(2.0, 3, 0));
-    LONGLONGS_EQUAL(500, b.ms_until_token(2.0));
-    CHECK_FALSE(b.take(2.0, 3, 499));
-    CHECK(b.take(2.0, 3, 500));
-    // A long pause refills up to the burst, not beyond.
-    for (int i = 0; i < 3; ++i) CHECK(b.take(2.0, 3, 100'000));
-    CHECK_FALSE(b.take(2.0, 3, 100'000));
-}
-
-TEST(TokenBucket, ZeroRateMeansUnlimited) {
-    TokenBucket b(0, 0);
-    for (int i = 0; i < 100; ++i) CHECK(b.take(0.0, 0, 0));
-}
-
-TEST_GROUP(TimerQueue){};
-
-TEST(TimerQueue, PopsEarliestFirstAndOnlyWhenDue) {
-    TimerQueue q;
-    q.push({30, 3, 0, TimerKind::Grace});
-    q.push({10, 1, 0, TimerKind::Until});
-    q.push({20, 2, 0, TimerKind::Heartbeat});
-    CHECK_FALSE(q.due(9));
-    CHECK(q.due(10));
-    LONGLONGS_EQUAL(1, q.pop().key);
-    LONGLONGS_EQUAL(2, q.pop().key);
-    CHECK_FALSE(q.due(29));
-    LONGLONGS_EQUAL(3, q.pop().key);
-    CHECK(q.empty());
-    LONGLONGS_EQUAL(3, q.pops());
 }

@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
-#include "e2e_mariadb_fixture.hpp"
 #include "host_process.hpp"
 #include "http_client.hpp"
+#include "mariadb_e2e_fixture.hpp"
 #include "mariadb_server.hpp"
 #include "temp_dir.hpp"
 #include "ws_client.hpp"

@@ -1,9 +1,10 @@
 // ConnList (a user's connections, inline up to two) alone and through fan-out with many devices.
+#include "core/conn_list.hpp"
+
 #include <set>
 #include <string>
 #include <vector>
 
-#include "core/conn_list.hpp"
 #include "core_harness.hpp"
 
 using namespace presence::core;

@@ -1,8 +1,8 @@
 // Reading the change feed and user hashes never trusts Redis: well-formed entries come through,
 // anything else is skipped, and random reply trees never crash the parsers.
-#include <random>
-
 #include "redis/link_event.hpp"
+
+#include <random>
 
 // Last: CppUTest redefines `new` for leak detection, which breaks standard headers after it.
 #include <CppUTest/TestHarness.h>

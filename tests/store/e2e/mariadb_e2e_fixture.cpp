@@ -1,4 +1,4 @@
-#include "e2e_mariadb_fixture.hpp"
+#include "mariadb_e2e_fixture.hpp"
 
 #include <thread>
 

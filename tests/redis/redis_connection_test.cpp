@@ -1,9 +1,10 @@
 // RedisConnection against a real redis-server and against peers that are not Redis: handshake
 // outcomes (Ok / Refused quoting the answer / Unreachable), pipelines, binary safety, error
 // replies, timeouts, and garbage that must never crash.
+#include "redis/redis_connection.hpp"
+
 #include <chrono>
 
-#include "redis/redis_connection.hpp"
 #include "redis_env.hpp"
 
 // CppUTest last: its leak-detecting new macros must not meet standard headers.

@@ -1,4 +1,4 @@
-// What the MariaDB end-to-end suites share: the throwaway mariadbd of the binary (e2e_main.cpp),
+// What the MariaDB end-to-end suites share: the throwaway mariadbd of the binary (main.cpp),
 // a fresh database with a friendships table, a wait for a condition, a friend in a snapshot.
 #pragma once
 
