@@ -50,30 +50,16 @@ bool is_valid_json(std::string_view text) {
 
 FakeHost::FakeHost(const Settings& settings, bool with_headers) {
     char why[256] = "";
-    api_ = presence_plugin_entry(PRESENCE_ABI_VERSION, why, sizeof why);
-    require(api_ != nullptr, "entry refused ABI version 1");
-    presence_host_api host{};
-    host.struct_size = sizeof host;
-    host.host_ctx = this;
-    host.send = cb_send;
-    host.close = cb_close;
-    host.respond = cb_respond;
-    host.log = cb_log;
-    host.now_ms = cb_now;
-    host.wake = cb_wake;
-    host.on_presence_change = cb_change;
-    host.send_many = cb_send_many;
-    if (with_headers) host.respond_with_headers = cb_respond_with_headers;
-    std::vector<presence_setting> list;
-    for (const auto& [key, value] : settings) list.push_back({key.c_str(), value.c_str()});
-    plugin_ = api_->create(&host, list.data(), list.size(), why, sizeof why);
-    if (!plugin_) std::fprintf(stderr, "create: %s\n", why);
-    require(plugin_ != nullptr, "create failed with the fuzz host's settings");
+    const presence_plugin_api* api = presence_plugin_entry(PRESENCE_ABI_VERSION, why, sizeof why);
+    require(api != nullptr, "entry refused ABI version 1");
+    std::string reason;
+    if (!create(api, settings, with_headers, &reason))
+        std::fprintf(stderr, "create: %s\n", reason.c_str());
+    require(plugin() != nullptr, "create failed with the fuzz host's settings");
 }
 
 FakeHost::~FakeHost() {
-    destroying_ = true;
-    api_->destroy(plugin_);
+    destroy();
     for (const auto& [id, answer] : answers_) {
         require(answer.count == 1, "a request the plugin took was never answered");
     }
@@ -84,7 +70,7 @@ FakeHost::~FakeHost() {
 int FakeHost::connect(std::uint64_t conn, std::string_view user) {
     const bool reused = open_.count(conn) != 0;
     if (!reused) open_[conn] = std::string(user);  // the snapshot is sent from inside on_connect
-    const int refusal = api_->on_connect(plugin_, conn, user.data(), user.size());
+    const int refusal = api()->on_connect(plugin(), conn, user.data(), user.size());
     require(refusal == 0 || (refusal >= 1000 && refusal <= 4999), "on_connect: not a close code");
     require(!reused || refusal != 0, "accepted a connection id already in use");
     require(refusal != PRESENCE_CLOSE_INTERNAL, "on_connect refused with 1011 (internal error)");
@@ -98,7 +84,7 @@ int FakeHost::connect(std::uint64_t conn, std::string_view user) {
 
 void FakeHost::disconnect(std::uint64_t conn) {
     if (!open_.count(conn)) return;  // a host calls it once per accepted connection
-    api_->on_disconnect(plugin_, conn);
+    api()->on_disconnect(plugin(), conn);
     open_.erase(conn);
     closing_.erase(conn);
     settle();
@@ -106,17 +92,17 @@ void FakeHost::disconnect(std::uint64_t conn) {
 
 void FakeHost::message(std::uint64_t conn, std::string_view data) {
     if (!open_.count(conn) || closing_.count(conn)) return;
-    if (data.size() > api_->max_message_bytes(plugin_)) {
-        api_->on_message_too_large(plugin_, conn, data.size());
+    if (data.size() > api()->max_message_bytes(plugin())) {
+        api()->on_message_too_large(plugin(), conn, data.size());
     } else {
-        api_->on_message(plugin_, conn, data.data(), data.size());
+        api()->on_message(plugin(), conn, data.data(), data.size());
     }
     settle();
 }
 
 void FakeHost::too_large(std::uint64_t conn, std::size_t len) {
     if (!open_.count(conn) || closing_.count(conn)) return;
-    api_->on_message_too_large(plugin_, conn, len);
+    api()->on_message_too_large(plugin(), conn, len);
     settle();
 }
 
@@ -126,19 +112,12 @@ std::optional<Answer> FakeHost::http(const std::string& method, const std::strin
                                      const std::string& if_none_match) {
     const std::uint64_t id = next_request_++;
     presence_http_header header{"If-None-Match", 13, if_none_match.data(), if_none_match.size()};
-    presence_http_request request{};
-    request.struct_size = sizeof request;
-    request.request_id = id;
-    request.method = method.c_str();
-    request.path = path.c_str();
-    request.query = query ? query->c_str() : nullptr;
-    request.user_id = user.empty() ? nullptr : user.c_str();
-    request.body = body.empty() ? nullptr : body.data();
-    request.body_len = body.size();
-    request.headers = if_none_match.empty() ? nullptr : &header;
-    request.n_headers = if_none_match.empty() ? 0 : 1;
+    const presence_http_request request = http_request(
+        id, method.c_str(), path.c_str(), query ? query->c_str() : nullptr,
+        user.empty() ? nullptr : user.c_str(), body.empty() ? std::string_view() : body,
+        if_none_match.empty() ? nullptr : &header, if_none_match.empty() ? 0 : 1);
     answers_[id].viewer = user.substr(0, user.find('\0'));  // what the plugin reads of it
-    const int handled = api_->on_http(plugin_, &request);
+    const int handled = api()->on_http(plugin(), &request);
     require(handled == PRESENCE_HTTP_HANDLED || handled == PRESENCE_HTTP_NOT_MINE,
             "on_http returned neither HANDLED nor NOT_MINE");
     if (handled == PRESENCE_HTTP_NOT_MINE) {
@@ -153,7 +132,7 @@ std::optional<Answer> FakeHost::http(const std::string& method, const std::strin
 
 void FakeHost::advance(std::int64_t ms) {
     now_ += ms;
-    api_->tick(plugin_);
+    api()->tick(plugin());
     settle();
 }
 
@@ -166,7 +145,7 @@ int FakeHost::friendship(int op, std::string_view a, std::string_view b) {
     friends_.insert({sb, sa});
     char why[256] = "";
     const int rc =
-        api_->friendship(plugin_, op, a.data(), a.size(), b.data(), b.size(), why, sizeof why);
+        api()->friendship(plugin(), op, a.data(), a.size(), b.data(), b.size(), why, sizeof why);
     require(rc == 0 || rc == -1, "friendship returned neither 0 nor -1");
     const bool now_friends = rc == 0 ? op == PRESENCE_FRIENDSHIP_ADD : had;
     if (!now_friends) {
@@ -186,7 +165,7 @@ int FakeHost::friendships(const std::vector<presence_friendship>& ops) {
         friends_.insert({b, a});
     }
     char why[256] = "";
-    const int rc = api_->friendships(plugin_, ops.data(), ops.size(), why, sizeof why);
+    const int rc = api()->friendships(plugin(), ops.data(), ops.size(), why, sizeof why);
     require(rc == 0 || rc == -1, "friendships returned neither 0 nor -1");
     friends_ = std::move(before);
     if (rc == 0) {
@@ -206,22 +185,20 @@ int FakeHost::friendships(const std::vector<presence_friendship>& ops) {
 }
 
 void FakeHost::wake_now() {
-    api_->on_wake(plugin_);
+    api()->on_wake(plugin());
     settle();
 }
 
 // What a host does after a hook: on_wake when woken, on_disconnect for what the plugin closed.
 void FakeHost::settle() {
-    for (int round = 0; round < 100 && (woken_ || !closing_.empty()); ++round) {
-        if (woken_) {
-            woken_ = false;
-            api_->on_wake(plugin_);
-        }
+    for (int round = 0; round < 100; ++round) {
+        const bool woke = serve_wake();
+        if (!woke && closing_.empty()) return;
         while (!closing_.empty()) {
             const std::uint64_t conn = *closing_.begin();
             closing_.erase(closing_.begin());
             if (open_.count(conn)) {
-                api_->on_disconnect(plugin_, conn);
+                api()->on_disconnect(plugin(), conn);
                 open_.erase(conn);
             }
         }
@@ -271,8 +248,8 @@ void FakeHost::check_frame(const std::string& viewer, std::string_view frame) co
     }
 }
 
-int FakeHost::deliver(std::uint64_t conn, std::string_view frame) {
-    require(!destroying_, "send during destroy");
+int FakeHost::on_send(std::uint64_t conn, std::string_view frame) {
+    require(!destroying(), "send during destroy");
     const auto it = open_.find(conn);
     require(it != open_.end(), "send to a connection that is not open");
     check_frame(it->second, frame);
@@ -306,40 +283,21 @@ void FakeHost::answer(std::uint64_t id, int status, const char* type, std::strin
 
 // ---- callbacks ----
 
-int FakeHost::cb_send(void* ctx, std::uint64_t conn, const char* data, std::size_t len) {
-    return static_cast<FakeHost*>(ctx)->deliver(conn, {data, len});
-}
-
-std::size_t FakeHost::cb_send_many(void* ctx, const std::uint64_t* conns, std::size_t n,
-                                   const char* data, std::size_t len) {
-    std::size_t sent = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (cb_send(ctx, conns[i], data, len) == 0) ++sent;
-    }
-    return sent;
-}
-
-void FakeHost::cb_close(void* ctx, std::uint64_t conn, std::uint16_t code, const char* reason) {
-    auto* self = static_cast<FakeHost*>(ctx);
-    require(!self->destroying_, "close during destroy");
-    require(self->open_.count(conn) != 0, "close of a connection that is not open");
+void FakeHost::on_close(std::uint64_t conn, std::uint16_t code, const char* reason) {
+    require(!destroying(), "close during destroy");
+    require(open_.count(conn) != 0, "close of a connection that is not open");
     require(code != PRESENCE_CLOSE_INTERNAL, "closed with 1011 (internal error)");
     require(code >= 1000 && code <= 4999, "close code out of range");
     if (reason) {
         require(std::strlen(reason) <= 123, "close reason over 123 bytes");
         require(presence::protocol::is_valid_utf8(reason), "close reason is not UTF-8");
     }
-    self->closing_.insert(conn);
+    closing_.insert(conn);
 }
 
-void FakeHost::cb_respond(void* ctx, std::uint64_t id, int status, const char* type,
-                          const char* body, std::size_t len) {
-    static_cast<FakeHost*>(ctx)->answer(id, status, type, {body, len}, {});
-}
-
-void FakeHost::cb_respond_with_headers(void* ctx, std::uint64_t id, int status, const char* type,
-                                       const presence_http_header* headers, std::size_t n,
-                                       const char* body, std::size_t len) {
+void FakeHost::on_respond(std::uint64_t id, int status, const char* type,
+                          const presence_http_header* headers, std::size_t n,
+                          std::string_view body) {
     std::string etag;
     for (std::size_t i = 0; i < n; ++i) {
         const std::string_view name(headers[i].name, headers[i].name_len);
@@ -351,29 +309,21 @@ void FakeHost::cb_respond_with_headers(void* ctx, std::uint64_t id, int status, 
         }
         if (name == "ETag") etag.assign(value);
     }
-    static_cast<FakeHost*>(ctx)->answer(id, status, type, {body, len}, std::move(etag));
+    answer(id, status, type, body, std::move(etag));
 }
 
-void FakeHost::cb_log(void*, int level, const char* message) {
+void FakeHost::on_log(int level, const char* message) {
     if (level == PRESENCE_LOG_ERROR) std::fprintf(stderr, "plugin error: %s\n", message);
     require(level != PRESENCE_LOG_ERROR, "the plugin logged an error (a caught exception?)");
 }
 
-std::int64_t FakeHost::cb_now(void* ctx) {
-    return static_cast<FakeHost*>(ctx)->now_;
-}
-
-void FakeHost::cb_wake(void* ctx) {
-    static_cast<FakeHost*>(ctx)->woken_ = true;
-}
-
-void FakeHost::cb_change(void* ctx, const presence_change* change) {
-    require(!static_cast<FakeHost*>(ctx)->destroying_, "on_presence_change during destroy");
-    require(change->user_id != nullptr && std::strlen(change->user_id) == change->user_id_len,
+void FakeHost::on_change(const presence_change& change) {
+    require(!destroying(), "on_presence_change during destroy");
+    require(change.user_id != nullptr && std::strlen(change.user_id) == change.user_id_len,
             "presence_change: user_id and user_id_len disagree");
-    require(change->status >= PRESENCE_STATUS_OFFLINE && change->status <= PRESENCE_STATUS_DND,
+    require(change.status >= PRESENCE_STATUS_OFFLINE && change.status <= PRESENCE_STATUS_DND,
             "presence_change: effective status out of range");
-    require(!change->message || presence::protocol::is_valid_utf8(change->message),
+    require(!change.message || presence::protocol::is_valid_utf8(change.message),
             "presence_change: message is not UTF-8");
 }
 

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "abi_test_host.hpp"
 #include "presence_plugin.h"
 
 struct cJSON;
@@ -42,9 +43,10 @@ struct Answer {
     int count = 0;
 };
 
-class FakeHost {
+// The callback table and the plugin's lifetime are the test support's AbiTestHost; this class
+// adds the checks.
+class FakeHost : public presence::test::AbiTestHost {
   public:
-    using Settings = std::vector<std::pair<std::string, std::string>>;
     // with_headers: the host offers respond_with_headers (the plugin then answers through it).
     FakeHost(const Settings& settings, bool with_headers);
     ~FakeHost();  // destroys the plugin, then checks every request was answered exactly once
@@ -69,34 +71,25 @@ class FakeHost {
     bool is_open(std::uint64_t conn) const { return open_.count(conn) != 0; }
     const std::string& last_etag() const { return last_etag_; }
 
-  private:
-    static int cb_send(void* ctx, std::uint64_t conn, const char* data, std::size_t len);
-    static std::size_t cb_send_many(void* ctx, const std::uint64_t* conns, std::size_t n,
-                                    const char* data, std::size_t len);
-    static void cb_close(void* ctx, std::uint64_t conn, std::uint16_t code, const char* reason);
-    static void cb_respond(void* ctx, std::uint64_t id, int status, const char* type,
-                           const char* body, std::size_t len);
-    static void cb_respond_with_headers(void* ctx, std::uint64_t id, int status, const char* type,
-                                        const presence_http_header* headers, std::size_t n,
-                                        const char* body, std::size_t len);
-    static void cb_log(void* ctx, int level, const char* message);
-    static std::int64_t cb_now(void* ctx);
-    static void cb_wake(void* ctx);
-    static void cb_change(void* ctx, const presence_change* change);
+  protected:
+    int on_send(std::uint64_t conn, std::string_view frame) override;
+    void on_close(std::uint64_t conn, std::uint16_t code, const char* reason) override;
+    void on_respond(std::uint64_t id, int status, const char* type,
+                    const presence_http_header* headers, std::size_t n,
+                    std::string_view body) override;
+    void on_log(int level, const char* message) override;
+    std::int64_t on_now() override { return now_; }
+    void on_change(const presence_change& change) override;
 
+  private:
     bool friends(const std::string& a, const std::string& b) const;
-    int deliver(std::uint64_t conn, std::string_view frame);
     void answer(std::uint64_t id, int status, const char* type, std::string_view body,
                 std::string etag);
     void check_view(const std::string& viewer, const cJSON* view) const;
     void check_frame(const std::string& viewer, std::string_view frame) const;
     void settle();
 
-    const presence_plugin_api* api_ = nullptr;
-    presence_plugin* plugin_ = nullptr;
     std::int64_t now_ = 1'700'000'000'000;
-    bool woken_ = false;
-    bool destroying_ = false;
     std::map<std::uint64_t, std::string> open_;  // conn -> user, from on_connect to on_disconnect
     std::set<std::uint64_t> closing_;            // closed by the plugin, on_disconnect owed
     std::set<std::pair<std::string, std::string>> friends_;  // both directions

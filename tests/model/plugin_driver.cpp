@@ -4,7 +4,7 @@
 
 namespace presence::model {
 
-const presence_plugin_api* PluginDriver::api(std::string& why) {
+const presence_plugin_api* PluginDriver::load_api(std::string& why) {
     static const presence_plugin_api* table = nullptr;
     static std::string reason;
     if (!table && reason.empty()) {
@@ -26,97 +26,69 @@ const presence_plugin_api* PluginDriver::api(std::string& why) {
 PluginDriver::PluginDriver(std::int64_t start_ms,
                            std::vector<std::pair<std::string, std::string>> settings)
     : now(start_ms) {
-    api_ = api(error_);
-    if (!api_) return;
-    presence_host_api t{};
-    t.struct_size = sizeof t;
-    t.host_ctx = this;
-    t.send = on_send;
-    t.send_many = on_send_many;
-    t.close = on_close;
-    t.respond = on_respond;
-    t.now_ms = on_now;
-    t.wake = on_wake;
-    t.on_presence_change = on_change;
-    std::vector<presence_setting> s;
-    for (const auto& [k, v] : settings) s.push_back({k.c_str(), v.c_str()});
-    char err[256] = "";
-    plugin_ = api_->create(&t, s.data(), s.size(), err, sizeof err);
-    if (!plugin_) error_ = err;
+    const presence_plugin_api* table = load_api(error_);
+    if (!table) return;
+    create(table, settings, false, &error_);
 }
 
 PluginDriver::~PluginDriver() {
-    if (plugin_) api_->destroy(plugin_);
+    destroy();
 }
 
-int PluginDriver::on_send(void* ctx, std::uint64_t conn, const char* data, std::size_t len) {
-    static_cast<PluginDriver*>(ctx)->frames_.emplace_back(conn, std::string(data, len));
+int PluginDriver::on_send(std::uint64_t conn, std::string_view frame) {
+    frames_.emplace_back(conn, std::string(frame));
     return 0;
 }
 
-std::size_t PluginDriver::on_send_many(void* ctx, const std::uint64_t* conns, std::size_t n,
-                                       const char* data, std::size_t len) {
-    auto* d = static_cast<PluginDriver*>(ctx);
-    for (std::size_t i = 0; i < n; ++i) d->frames_.emplace_back(conns[i], std::string(data, len));
+std::size_t PluginDriver::on_send_many(const std::uint64_t* conns, std::size_t n,
+                                       std::string_view frame) {
+    for (std::size_t i = 0; i < n; ++i) frames_.emplace_back(conns[i], std::string(frame));
     return n;
 }
 
-void PluginDriver::on_close(void* ctx, std::uint64_t conn, std::uint16_t code, const char*) {
-    static_cast<PluginDriver*>(ctx)->closes_.emplace_back(conn, code);
+void PluginDriver::on_close(std::uint64_t conn, std::uint16_t code, const char*) {
+    closes_.emplace_back(conn, code);
 }
 
-void PluginDriver::on_respond(void* ctx, std::uint64_t id, int status, const char*,
-                              const char* body, std::size_t len) {
-    auto& a = static_cast<PluginDriver*>(ctx)->answers_[id];
+void PluginDriver::on_respond(std::uint64_t id, int status, const char*,
+                              const presence_http_header*, std::size_t, std::string_view body) {
+    auto& a = answers_[id];
     a.status = status;
-    a.body.assign(body, len);
+    a.body.assign(body);
 }
 
-std::int64_t PluginDriver::on_now(void* ctx) {
-    return static_cast<PluginDriver*>(ctx)->now;
-}
-
-void PluginDriver::on_change(void* ctx, const presence_change* c) {
-    static_cast<PluginDriver*>(ctx)->changes_.push_back(Change{
-        std::string(c->user_id, c->user_id_len), c->status, c->chosen_status, c->connections});
-}
-
-void PluginDriver::on_wake(void* ctx) {
-    static_cast<PluginDriver*>(ctx)->woken_ = true;
+void PluginDriver::on_change(const presence_change& c) {
+    changes_.push_back(
+        Change{std::string(c.user_id, c.user_id_len), c.status, c.chosen_status, c.connections});
 }
 
 void PluginDriver::drain_wakes() {
     // The in-memory store answers inline; a wake (if any) is served at once, as a loop would.
-    for (int i = 0; i < 100 && woken_.exchange(false); ++i) api_->on_wake(plugin_);
+    for (int i = 0; i < 100 && serve_wake(); ++i) {
+    }
 }
 
 int PluginDriver::connect(std::uint64_t conn, const std::string& user) {
-    const int rc = api_->on_connect(plugin_, conn, user.data(), user.size());
+    const int rc = api()->on_connect(plugin(), conn, user.data(), user.size());
     drain_wakes();
     return rc;
 }
 
 void PluginDriver::disconnect(std::uint64_t conn) {
-    api_->on_disconnect(plugin_, conn);
+    api()->on_disconnect(plugin(), conn);
     drain_wakes();
 }
 
 void PluginDriver::message(std::uint64_t conn, const std::string& text) {
-    api_->on_message(plugin_, conn, text.data(), text.size());
+    api()->on_message(plugin(), conn, text.data(), text.size());
     drain_wakes();
 }
 
 HttpAnswer PluginDriver::http(const char* method, const std::string& path, const std::string& user,
                               const std::string& body) {
-    presence_http_request r{};
-    r.struct_size = sizeof r;
-    r.request_id = next_request_++;
-    r.method = method;
-    r.path = path.c_str();
-    r.user_id = user.c_str();
-    r.body = body.data();
-    r.body_len = body.size();
-    if (api_->on_http(plugin_, &r) != PRESENCE_HTTP_HANDLED) return HttpAnswer{-1, "not mine"};
+    const presence_http_request r =
+        http_request(next_request_++, method, path.c_str(), nullptr, user.c_str(), body);
+    if (api()->on_http(plugin(), &r) != PRESENCE_HTTP_HANDLED) return HttpAnswer{-1, "not mine"};
     drain_wakes();
     auto it = answers_.find(r.request_id);
     if (it == answers_.end()) return HttpAnswer{-2, "no answer"};
@@ -128,20 +100,20 @@ HttpAnswer PluginDriver::http(const char* method, const std::string& path, const
 int PluginDriver::friendship(int op, const std::string& a, const std::string& b) {
     char err[256] = "";
     const int rc =
-        api_->friendship(plugin_, op, a.data(), a.size(), b.data(), b.size(), err, sizeof err);
+        api()->friendship(plugin(), op, a.data(), a.size(), b.data(), b.size(), err, sizeof err);
     drain_wakes();
     return rc;
 }
 
 int PluginDriver::friendships(const std::vector<presence_friendship>& ops) {
     char err[256] = "";
-    const int rc = api_->friendships(plugin_, ops.data(), ops.size(), err, sizeof err);
+    const int rc = api()->friendships(plugin(), ops.data(), ops.size(), err, sizeof err);
     drain_wakes();
     return rc;
 }
 
 void PluginDriver::tick() {
-    api_->tick(plugin_);
+    api()->tick(plugin());
     drain_wakes();
 }
 

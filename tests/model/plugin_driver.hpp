@@ -1,15 +1,16 @@
 // A fake host for the model-based test: dlopens libpresence.so, drives one instance through the
 // C table with a virtual clock and the in-memory store, and records every frame, close and HTTP
-// answer the plugin makes, for the runner to compare against the reference model.
+// answer the plugin makes, for the runner to compare against the reference model. The callback
+// table and the plugin's lifetime are the test support's AbiTestHost.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "abi_test_host.hpp"
 #include "presence_plugin.h"
 
 namespace presence::model {
@@ -25,17 +26,17 @@ struct HttpAnswer {
     std::string body;
 };
 
-class PluginDriver {
+class PluginDriver : public presence::test::AbiTestHost {
   public:
     // Loads the library once per process (the table is static).
-    static const presence_plugin_api* api(std::string& why);
+    static const presence_plugin_api* load_api(std::string& why);
 
     PluginDriver(std::int64_t start_ms, std::vector<std::pair<std::string, std::string>> settings);
     ~PluginDriver();
     PluginDriver(const PluginDriver&) = delete;
     PluginDriver& operator=(const PluginDriver&) = delete;
 
-    bool ok() const { return plugin_ != nullptr; }
+    bool ok() const { return plugin() != nullptr; }
     const std::string& error() const { return error_; }
 
     std::int64_t now = 0;
@@ -56,27 +57,26 @@ class PluginDriver {
     // Connections the plugin closed since the last take.
     std::vector<std::pair<std::uint64_t, std::uint16_t>> take_closes();
 
+  protected:
+    int on_send(std::uint64_t conn, std::string_view frame) override;
+    std::size_t on_send_many(const std::uint64_t* conns, std::size_t n,
+                             std::string_view frame) override;
+    void on_close(std::uint64_t conn, std::uint16_t code, const char* reason) override;
+    void on_respond(std::uint64_t id, int status, const char* content_type,
+                    const presence_http_header* headers, std::size_t n_headers,
+                    std::string_view body) override;
+    std::int64_t on_now() override { return now; }
+    void on_change(const presence_change& change) override;
+
   private:
-    static int on_send(void* ctx, std::uint64_t conn, const char* data, std::size_t len);
-    static std::size_t on_send_many(void* ctx, const std::uint64_t* conns, std::size_t n,
-                                    const char* data, std::size_t len);
-    static void on_close(void* ctx, std::uint64_t conn, std::uint16_t code, const char* reason);
-    static void on_respond(void* ctx, std::uint64_t id, int status, const char* ct,
-                           const char* body, std::size_t len);
-    static std::int64_t on_now(void* ctx);
-    static void on_change(void* ctx, const presence_change* change);
-    static void on_wake(void* ctx);
     void drain_wakes();
 
-    const presence_plugin_api* api_ = nullptr;
-    presence_plugin* plugin_ = nullptr;
     std::string error_;
     std::vector<std::pair<std::uint64_t, std::string>> frames_;
     std::vector<std::pair<std::uint64_t, std::uint16_t>> closes_;
     std::vector<Change> changes_;
     std::map<std::uint64_t, HttpAnswer> answers_;
     std::uint64_t next_request_ = 1;
-    std::atomic<bool> woken_{false};
 };
 
 }  // namespace presence::model

@@ -1,6 +1,7 @@
 #include "host_process.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -63,16 +64,41 @@ HostOptions& HostOptions::friends(std::vector<std::pair<std::string, std::string
     return *this;
 }
 
+HostOptions& HostOptions::config_text(std::string_view text) {
+    while (!text.empty()) {
+        const auto eol = text.find('\n');
+        const std::string line(text.substr(0, eol));
+        text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+        const std::string t = trim(line);
+        const auto eq = t.find('=');
+        if (t.empty() || t[0] == '#' || eq == std::string::npos) continue;
+        set(trim(t.substr(0, eq)), trim(t.substr(eq + 1)));
+    }
+    return *this;
+}
+
 std::optional<std::string> HostOptions::get(const std::string& key) const {
     for (const auto& kv : settings)
         if (kv.first == key) return kv.second;
     return std::nullopt;
 }
 
-HostProcess::HostProcess(HostOptions options)
-    : options_(std::move(options)), dir_(std::make_unique<TempDir>("presence-host")) {
-    config_path_ = dir_->file("presence.conf");
-    log_path_ = dir_->file("host.log");
+HostProcess::HostProcess(HostOptions options) : options_(std::move(options)) {
+    if (options_.dir.empty()) {
+        temp_dir_ = std::make_unique<TempDir>("presence-host");
+        dir_path_ = temp_dir_->path();
+    } else {
+        dir_path_ = options_.dir;
+    }
+    config_path_ = dir_path_ + "/presence.conf";
+    log_path_ = dir_path_ + "/host.log";
+}
+
+bool HostProcess::write_file(const std::string& name, std::string_view text, std::string* path) {
+    *path = dir_path_ + "/" + name;
+    std::ofstream out(*path, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    return static_cast<bool>(out);
 }
 
 HostProcess::~HostProcess() {
@@ -92,7 +118,7 @@ std::string HostProcess::http_prefix() const {
 }
 
 bool HostProcess::write_config() {
-    if (dir_->path().empty()) {
+    if (dir_path_.empty()) {
         error_ = "could not make a temp dir";
         return false;
     }
@@ -103,13 +129,18 @@ bool HostProcess::write_config() {
     if (!o.friendships.empty() && !o.get("presence.friends_file")) {
         std::string text;
         for (const auto& [a, b] : o.friendships) text += a + " " + b + "\n";
-        o.set("presence.friends_file", dir_->write("friends.txt", text));
+        std::string path;
+        if (!write_file("friends.txt", text, &path)) {
+            error_ = "could not write " + path;
+            return false;
+        }
+        o.set("presence.friends_file", path);
     }
     if (!o.get("host.listen")) {
         port_ = free_port();
         o.set("host.listen", "127.0.0.1:" + std::to_string(port_));
     }
-    if (dir_->write("presence.conf", config_text(o.settings)).empty()) {
+    if (!write_file("presence.conf", config_text(o.settings), &config_path_)) {
         error_ = "could not write " + config_path_;
         return false;
     }
@@ -125,11 +156,15 @@ bool HostProcess::start_once() {
     argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
     // Where the previous run's output ends, so only this run's listening line counts.
     const std::size_t offset = output().size();
-    if (!child_.start(argv, log_path_)) {
+    SpawnOptions spawn;
+    spawn.cpu = options_.cpu;
+    spawn.max_open_files = options_.max_open_files;
+    if (!child_.start(argv, log_path_, spawn)) {
         error_ = "could not start " + options_.executable;
         return false;
     }
-    static const std::regex listening(R"(listening on http://([^\s:/]+|\[[^\]]*\]):(\d+))");
+    // Not static: a function-local static would count as a leak in the first CppUTest test.
+    const std::regex listening(R"(listening on http://([^\s:/]+|\[[^\]]*\]):(\d+))");
     const auto deadline = Clock::now() + options_.start_timeout;
     while (Clock::now() < deadline) {
         std::string out = output();
@@ -154,14 +189,14 @@ bool HostProcess::start_once() {
 bool HostProcess::start() {
     if (!write_config()) return false;
     const bool port_chosen_by_us =
-        options_.get("host.listen") == "127.0.0.1:" + std::to_string(port_);
+        port_ != 0 && options_.get("host.listen") == "127.0.0.1:" + std::to_string(port_);
     // A port that was free a moment ago can be taken by someone else in between: retry then.
     for (int attempt = 0; attempt < 3; ++attempt) {
         if (start_once()) return true;
         if (!port_chosen_by_us || error_.find("listening") == std::string::npos) break;
         port_ = free_port();
         options_.set("host.listen", "127.0.0.1:" + std::to_string(port_));
-        if (dir_->write("presence.conf", config_text(options_.settings)).empty()) break;
+        if (!write_file("presence.conf", config_text(options_.settings), &config_path_)) break;
     }
     return false;
 }
@@ -216,6 +251,17 @@ RunResult HostProcess::run_with_config(
         all.emplace_back("host.listen", "127.0.0.1:" + std::to_string(free_port()));
     const std::string path = dir.write("presence.conf", config_text(all));
     std::vector<std::string> argv{default_host_executable(), "--config", path};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_program(argv, timeout);
+}
+
+RunResult HostProcess::run_with_config_text(std::string_view text,
+                                            const std::vector<std::string>& args,
+                                            std::chrono::milliseconds timeout) {
+    TempDir dir("presence-conf");
+    const std::string path = dir.write("presence.conf", text);
+    std::vector<std::string> argv{default_host_executable(), "--config", path, "--plugin",
+                                  default_plugin_path()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_program(argv, timeout);
 }

@@ -7,10 +7,13 @@
 //   CHECK_TRUE_TEXT(host.start(), host.error().c_str());
 //   WsClient ws; ws.connect(host.port(), host.ws_path("alice"));
 //
-// It writes a config file into its own temp dir, picks a free loopback port (host.listen),
+// It writes a config file into its own temp dir (or HostOptions::dir), picks a free loopback
+// port (host.listen) unless the settings name one (port 0 works: the real port is read back),
 // waits for "listening on http://HOST:PORT" on the host's stdout, and stops the host with
-// SIGTERM (SIGKILL after a grace period) in stop() and in its destructor. The host's output is
-// kept in a log file (output()) for failure messages.
+// SIGTERM (SIGKILL after a grace period) in stop() and in its destructor; stop_with() sends
+// another signal, kill_hard() is a crash, pid() serves SIGSTOP/SIGCONT. The host's stdout and
+// stderr go to a log file (output()), also for failure messages. The one launcher of every
+// suite: unit host process tests, e2e, store e2e, scale-out, and the bench tools.
 //
 // Executables come from CMake (compile definitions on presence_test_support when the targets
 // exist) and can be overridden with the environment variables PRESENCE_HOST_EXE and
@@ -22,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,8 +49,15 @@ struct HostOptions {
     std::string executable = default_host_executable();
     std::string plugin = default_plugin_path();
     std::chrono::milliseconds start_timeout{15000};
+    // Where the config file and the host's log go: "" = a temp dir removed with the launcher;
+    // a directory of the caller's is kept (e.g. presence_load --keep-dir).
+    std::string dir;
+    int cpu = -1;                      // pin the host to this CPU (-1: no pinning)
+    unsigned long max_open_files = 0;  // > 0: the host's RLIMIT_NOFILE
 
     HostOptions& set(std::string key, std::string value);
+    // Each `key = value` line of a settings file's text (blank and # lines skipped) as set().
+    HostOptions& config_text(std::string_view text);
     HostOptions& friends(std::vector<std::pair<std::string, std::string>> pairs);
     // The value of `key` in settings, if set.
     std::optional<std::string> get(const std::string& key) const;
@@ -65,8 +76,13 @@ class HostProcess {
     // Writes the config and starts the host; true once it prints its listening line.
     // On failure, error() says why (with the host's output).
     bool start();
-    // SIGTERM, then SIGKILL after `grace`. Returns the exit code (0 = clean stop).
+    // SIGTERM, then SIGKILL after `grace`. Returns the exit code (0 = clean stop; 128+N when
+    // killed by signal N).
     int stop(std::chrono::milliseconds grace = std::chrono::milliseconds{8000});
+    // The same with another signal (SIGINT).
+    int stop_with(int signum, std::chrono::milliseconds grace = std::chrono::milliseconds{8000}) {
+        return child_.stop_with(signum, grace);
+    }
     // kill -9 (a crash).
     int kill_hard() { return child_.kill_hard(); }
     // The host's process id (SIGSTOP / SIGCONT in tests that pause it).
@@ -78,8 +94,9 @@ class HostProcess {
     std::uint16_t port() const { return port_; }
     const std::string& error() const { return error_; }
     const std::string& config_path() const { return config_path_; }
-    const TempDir& dir() const { return *dir_; }
-    std::string output() const;  // everything the host printed so far
+    const std::string& log_path() const { return log_path_; }
+    const std::string& dir() const { return dir_path_; }
+    std::string output() const;  // everything the host printed so far (stdout and stderr)
     const HostOptions& options() const { return options_; }
 
     // `presence-host token --config FILE USER [--ttl S]`, trimmed; "" on failure (see error()).
@@ -96,13 +113,21 @@ class HostProcess {
         const std::vector<std::pair<std::string, std::string>>& settings,
         const std::vector<std::string>& args = {},
         std::chrono::milliseconds timeout = std::chrono::milliseconds{10000});
+    // The same with a settings file written exactly as `text` (line numbers in errors are the
+    // text's) and the plugin given as --plugin.
+    static RunResult run_with_config_text(
+        std::string_view text, const std::vector<std::string>& args = {},
+        std::chrono::milliseconds timeout = std::chrono::milliseconds{10000});
 
   private:
     bool write_config();
     bool start_once();
 
+    bool write_file(const std::string& name, std::string_view text, std::string* path);
+
     HostOptions options_;
-    std::unique_ptr<TempDir> dir_;
+    std::unique_ptr<TempDir> temp_dir_;  // null when options_.dir is the caller's
+    std::string dir_path_;
     ChildProcess child_;
     std::string config_path_;
     std::string log_path_;

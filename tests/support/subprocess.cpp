@@ -1,8 +1,10 @@
 #include "subprocess.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,7 +26,7 @@ int decode_status(int status) {
 
 // Forks and execs argv with stdout+stderr to `out_fd`. Only async-signal-safe calls run in the
 // child between fork and exec (the test process may have threads).
-pid_t spawn(const std::vector<std::string>& argv, int out_fd) {
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, const SpawnOptions& options = {}) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -33,6 +35,16 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd) {
     if (pid != 0) return pid;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
+    if (options.cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(options.cpu, &set);
+        ::sched_setaffinity(0, sizeof set, &set);
+    }
+    if (options.max_open_files > 0) {
+        const rlimit limit{options.max_open_files, options.max_open_files};
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     ::dup2(out_fd, 1);
@@ -78,11 +90,14 @@ ChildProcess::~ChildProcess() {
     stop();
 }
 
-bool ChildProcess::start(const std::vector<std::string>& argv, const std::string& log_path) {
+bool ChildProcess::start(const std::vector<std::string>& argv, const std::string& log_path,
+                         const SpawnOptions& options) {
     stop();
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    // A file, not a pipe: a pipe nobody drains would block a long-running child once full.
+    const int mode = options.truncate_log ? O_TRUNC : O_APPEND;
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0600);
     if (fd < 0) return false;
-    pid_ = spawn(argv, fd);
+    pid_ = spawn(argv, fd, options);
     ::close(fd);
     exit_code_ = -1;
     return pid_ > 0;
@@ -110,8 +125,12 @@ bool ChildProcess::wait_exit(milliseconds timeout) {
 }
 
 int ChildProcess::stop(milliseconds grace) {
+    return stop_with(SIGTERM, grace);
+}
+
+int ChildProcess::stop_with(int signum, milliseconds grace) {
     if (!running()) return exit_code_;
-    ::kill(pid_, SIGTERM);
+    ::kill(pid_, signum);
     if (!wait_exit(grace)) kill_hard();
     return exit_code_;
 }

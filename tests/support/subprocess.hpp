@@ -21,6 +21,13 @@ struct RunResult {
 // Runs argv[0] with argv to completion (killed with SIGKILL after `timeout`).
 RunResult run_program(const std::vector<std::string>& argv, milliseconds timeout);
 
+// How a child is set up before its exec.
+struct SpawnOptions {
+    int cpu = -1;                      // pin it to this CPU (-1: anywhere)
+    unsigned long max_open_files = 0;  // > 0: its RLIMIT_NOFILE (soft and hard)
+    bool truncate_log = false;         // false: append (a restarted child adds to its log)
+};
+
 // A started child whose stdout and stderr go to `log_path`.
 class ChildProcess {
   public:
@@ -29,12 +36,15 @@ class ChildProcess {
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
 
-    bool start(const std::vector<std::string>& argv, const std::string& log_path);
+    bool start(const std::vector<std::string>& argv, const std::string& log_path,
+               const SpawnOptions& options = {});
     bool running();  // reaps it if it exited
     // SIGTERM, then SIGKILL after `grace`; returns the exit code (as in RunResult).
     int stop(milliseconds grace = milliseconds{5000});
     // SIGKILL now (a crash); returns the exit code.
     int kill_hard();
+    // Sends `signum` and waits up to `grace` for the exit (SIGKILL after it); the exit code.
+    int stop_with(int signum, milliseconds grace = milliseconds{5000});
     pid_t pid() const { return pid_; }
     int exit_code() const { return exit_code_; }
 

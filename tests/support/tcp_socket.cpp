@@ -67,7 +67,8 @@ void TcpSocket::shutdown_write() {
     if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
 }
 
-bool TcpSocket::connect(const std::string& host, std::uint16_t port, milliseconds timeout) {
+bool TcpSocket::connect(const std::string& host, std::uint16_t port, milliseconds timeout,
+                        const std::string& source_ip) {
     close();
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
@@ -77,6 +78,16 @@ bool TcpSocket::connect(const std::string& host, std::uint16_t port, millisecond
     int one = 1;
     // Frames in tests are tiny; Nagle would only add latency to every exchange.
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!source_ip.empty()) {
+        sockaddr_in source{};
+        source.sin_family = AF_INET;
+        if (::inet_pton(AF_INET, source_ip.c_str(), &source.sin_addr) != 1 ||
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
+            error_ = "cannot bind to " + source_ip;
+            close();
+            return false;
+        }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);

@@ -24,8 +24,10 @@ class TcpSocket {
     TcpSocket(const TcpSocket&) = delete;
     TcpSocket& operator=(const TcpSocket&) = delete;
 
-    // Connects to host:port (numeric IPv4, e.g. "127.0.0.1"). False with error() on failure.
-    bool connect(const std::string& host, std::uint16_t port, milliseconds timeout);
+    // Connects to host:port (numeric IPv4, e.g. "127.0.0.1"), from `source_ip` when given (any
+    // 127.x.y.z is a loopback address). False with error() on failure.
+    bool connect(const std::string& host, std::uint16_t port, milliseconds timeout,
+                 const std::string& source_ip = {});
     bool is_open() const { return fd_ >= 0; }
     void close();
     // Half-close our side (FIN) while still reading.

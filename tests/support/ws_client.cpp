@@ -1,11 +1,9 @@
 #include "ws_client.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <cctype>
 #include <random>
+#include <thread>
 
 namespace presence::test {
 
@@ -18,61 +16,9 @@ std::mt19937& rng() {
     return gen;
 }
 
-std::string base64(const unsigned char* data, std::size_t len) {
-    std::string out(4 * ((len + 2) / 3) + 1, '\0');
-    int n =
-        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(len));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-std::string expected_accept(const std::string& key) {
-    // RFC 6455 4.2.2: SHA-1 of the key and this fixed GUID, base64-encoded.
-    std::string joined = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(joined.data()), joined.size(), digest);
-    return base64(digest, sizeof digest);
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 milliseconds left_until(Clock::time_point deadline) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     return left.count() < 0 ? milliseconds{0} : left;
-}
-
-std::string encode_frame(WsOpcode opcode, std::string_view payload, bool fin, bool masked) {
-    std::string out;
-    out += static_cast<char>((fin ? 0x80 : 0x00) | static_cast<std::uint8_t>(opcode));
-    const std::uint8_t mask_bit = masked ? 0x80 : 0x00;
-    const std::uint64_t len = payload.size();
-    if (len < 126) {
-        out += static_cast<char>(mask_bit | len);
-    } else if (len <= 0xFFFF) {
-        out += static_cast<char>(mask_bit | 126);
-        out += static_cast<char>((len >> 8) & 0xFF);
-        out += static_cast<char>(len & 0xFF);
-    } else {
-        out += static_cast<char>(mask_bit | 127);
-        for (int shift = 56; shift >= 0; shift -= 8)
-            out += static_cast<char>((len >> shift) & 0xFF);
-    }
-    if (!masked) {
-        out.append(payload);
-        return out;
-    }
-    unsigned char key[4];
-    for (auto& k : key) k = static_cast<unsigned char>(rng()() & 0xFF);
-    out.append(reinterpret_cast<const char*>(key), 4);
-    const std::size_t start = out.size();
-    out.append(payload);
-    for (std::size_t i = 0; i < payload.size(); ++i)
-        out[start + i] ^= static_cast<char>(key[i % 4]);
-    return out;
 }
 
 }  // namespace
@@ -96,31 +42,36 @@ WsClient::~WsClient() {
     if (sock_.is_open() && !closed_ && !close_sent_) send_close(1000);
 }
 
-bool WsClient::connect(std::uint16_t port, const std::string& path_and_query,
-                       milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
+bool WsClient::connect(std::uint16_t port, const std::string& path_and_query, milliseconds timeout,
+                       const WsConnectPacing& pacing) {
+    const auto deadline = Clock::now() + timeout + pacing.silent + pacing.gap;
     in_.clear();
+    in_off_ = 0;
     closed_ = close_sent_ = false;
     close_code_ = 0;
     handshake_status_ = 0;
     handshake_body_.clear();
-    if (!sock_.connect("127.0.0.1", port, timeout)) {
+    if (!sock_.connect("127.0.0.1", port, timeout, pacing.source_ip)) {
         error_ = sock_.error();
         return false;
     }
     unsigned char raw_key[16];
     for (auto& b : raw_key) b = static_cast<unsigned char>(rng()() & 0xFF);
-    const std::string key = base64(raw_key, sizeof raw_key);
-    std::string req = "GET " + path_and_query + " HTTP/1.1\r\n" +
-                      "Host: 127.0.0.1:" + std::to_string(port) +
-                      "\r\n"
-                      "Upgrade: websocket\r\n"
-                      "Connection: Upgrade\r\n"
-                      "Sec-WebSocket-Key: " +
-                      key +
-                      "\r\n"
-                      "Sec-WebSocket-Version: 13\r\n\r\n";
-    if (!sock_.write_all(req, left_until(deadline))) {
+    const std::string key = ws_key(raw_key);
+    const std::string req =
+        ws_upgrade_request(path_and_query, "127.0.0.1:" + std::to_string(port), key);
+    // Pacing: a late or split request (the host holds a connection until its request is in).
+    std::string_view rest = req;
+    if (pacing.silent.count() > 0) std::this_thread::sleep_for(pacing.silent);
+    if (pacing.first_bytes > 0 && pacing.first_bytes < rest.size()) {
+        if (!sock_.write_all(rest.substr(0, pacing.first_bytes), left_until(deadline))) {
+            error_ = sock_.error();
+            return false;
+        }
+        rest.remove_prefix(pacing.first_bytes);
+        std::this_thread::sleep_for(pacing.gap);
+    }
+    if (!sock_.write_all(rest, left_until(deadline))) {
         error_ = sock_.error();
         return false;
     }
@@ -132,30 +83,14 @@ bool WsClient::connect(std::uint16_t port, const std::string& path_and_query,
             return false;
         }
     }
-    std::string head = in_.substr(0, header_end);
+    const std::string head = in_.substr(0, header_end);
     in_.erase(0, header_end + 4);
-    // "HTTP/1.1 101 Switching Protocols"
-    auto sp = head.find(' ');
-    if (sp != std::string::npos) handshake_status_ = std::atoi(head.c_str() + sp + 1);
-    std::map<std::string, std::string> headers;
-    std::size_t pos = head.find("\r\n");
-    while (pos != std::string::npos) {
-        std::size_t next = head.find("\r\n", pos + 2);
-        std::string line =
-            head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
-        auto colon = line.find(':');
-        if (colon != std::string::npos) {
-            std::string value = line.substr(colon + 1);
-            value.erase(0, value.find_first_not_of(" \t"));
-            headers[lower(line.substr(0, colon))] = value;
-        }
-        pos = next;
-    }
+    handshake_status_ = http_status_of(head);
     if (handshake_status_ != 101) {
         // Keep whatever body arrives quickly (error details), then give up on the socket.
-        std::size_t want = headers.count("content-length")
-                               ? std::strtoul(headers["content-length"].c_str(), nullptr, 10)
-                               : 0;
+        const auto length = http_header_of(head, "content-length");
+        const std::size_t want =
+            length ? std::strtoul(std::string(*length).c_str(), nullptr, 10) : 0;
         while (in_.size() < want && fill(std::min(left_until(deadline), milliseconds{500}))) {
         }
         handshake_body_ = in_;
@@ -164,7 +99,7 @@ bool WsClient::connect(std::uint16_t port, const std::string& path_and_query,
         sock_.close();
         return false;
     }
-    if (headers["sec-websocket-accept"] != expected_accept(key)) {
+    if (http_header_of(head, "sec-websocket-accept") != ws_accept_for(key)) {
         error_ = "handshake: wrong Sec-WebSocket-Accept";
         sock_.close();
         return false;
@@ -173,6 +108,10 @@ bool WsClient::connect(std::uint16_t port, const std::string& path_and_query,
 }
 
 bool WsClient::fill(milliseconds timeout) {
+    if (in_off_ > 0) {  // parsed frames leave once per read, not once per frame
+        in_.erase(0, in_off_);
+        in_off_ = 0;
+    }
     char buf[16384];
     long n = sock_.read_some(buf, sizeof buf, timeout);
     if (n > 0) {
@@ -189,36 +128,15 @@ void WsClient::mark_closed(std::uint16_t code) {
 }
 
 std::optional<WsFrame> WsClient::parse_frame() {
-    if (in_.size() < 2) return std::nullopt;
-    const auto* b = reinterpret_cast<const unsigned char*>(in_.data());
+    const std::string_view bytes = std::string_view(in_).substr(in_off_);
+    const auto head = parse_ws_frame_head(bytes);
+    if (!head || !head->complete(bytes.size())) return std::nullopt;
     WsFrame f;
-    f.fin = (b[0] & 0x80) != 0;
-    f.opcode = static_cast<WsOpcode>(b[0] & 0x0F);
-    const bool masked = (b[1] & 0x80) != 0;
-    std::uint64_t len = b[1] & 0x7F;
-    std::size_t pos = 2;
-    if (len == 126) {
-        if (in_.size() < 4) return std::nullopt;
-        len = (std::uint64_t{b[2]} << 8) | b[3];
-        pos = 4;
-    } else if (len == 127) {
-        if (in_.size() < 10) return std::nullopt;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | b[2 + i];
-        pos = 10;
-    }
-    unsigned char key[4] = {0, 0, 0, 0};
-    if (masked) {
-        if (in_.size() < pos + 4) return std::nullopt;
-        std::copy(b + pos, b + pos + 4, key);
-        pos += 4;
-    }
-    if (in_.size() < pos + len) return std::nullopt;
-    f.payload = in_.substr(pos, static_cast<std::size_t>(len));
-    if (masked)
-        for (std::size_t i = 0; i < f.payload.size(); ++i)
-            f.payload[i] ^= static_cast<char>(key[i % 4]);
-    in_.erase(0, pos + static_cast<std::size_t>(len));
+    f.fin = head->fin;
+    f.opcode = head->opcode;
+    f.payload.assign(bytes.substr(head->head_len, static_cast<std::size_t>(head->payload_len)));
+    if (head->masked) apply_ws_mask(f.payload.data(), f.payload.size(), head->mask);
+    in_off_ += head->head_len + static_cast<std::size_t>(head->payload_len);
     return f;
 }
 
@@ -227,11 +145,7 @@ std::optional<WsFrame> WsClient::read_frame(milliseconds timeout) {
     for (;;) {
         if (auto f = parse_frame()) {
             if (f->opcode == WsOpcode::Close) {
-                std::uint16_t code = 0;
-                if (f->payload.size() >= 2)
-                    code = static_cast<std::uint16_t>(
-                        (static_cast<unsigned char>(f->payload[0]) << 8) |
-                        static_cast<unsigned char>(f->payload[1]));
+                const std::uint16_t code = ws_close_code(f->payload);
                 if (!close_sent_) send_close(code ? code : 1000);  // echo, as RFC 6455 asks
                 mark_closed(code);
             }
@@ -240,6 +154,13 @@ std::optional<WsFrame> WsClient::read_frame(milliseconds timeout) {
         if (closed_ || !sock_.is_open()) return std::nullopt;
         if (!fill(left_until(deadline))) return std::nullopt;
     }
+}
+
+int WsClient::read_frame(std::string& payload, milliseconds timeout) {
+    auto f = read_frame(timeout);
+    if (!f) return -1;
+    payload = std::move(f->payload);
+    return static_cast<int>(f->opcode);
 }
 
 std::optional<std::string> WsClient::read_text(milliseconds timeout) {
@@ -286,6 +207,18 @@ Json WsClient::read_until_type(std::string_view type, milliseconds timeout) {
     }
 }
 
+bool WsClient::wait_for(std::string_view needle, std::string* got, milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        auto text = read_text(left_until(deadline));
+        if (!text) return false;
+        if (text->find(needle) != std::string::npos) {
+            if (got) *got = std::move(*text);
+            return true;
+        }
+    }
+}
+
 bool WsClient::expect_silence(milliseconds quiet, std::string* got) {
     auto text = read_text(quiet);
     if (text && got) *got = text->empty() ? std::string("<an empty message>") : *text;
@@ -328,7 +261,21 @@ bool WsClient::send_close(std::uint16_t code, std::string_view reason) {
 }
 
 bool WsClient::send_frame(WsOpcode opcode, std::string_view payload, bool fin, bool masked) {
-    return send_raw(encode_frame(opcode, payload, fin, masked));
+    unsigned char mask[4];
+    for (auto& k : mask) k = static_cast<unsigned char>(rng()() & 0xFF);
+    std::string frame;
+    append_ws_frame(frame, opcode, payload, fin, masked ? mask : nullptr);
+    return send_raw(frame);
+}
+
+bool WsClient::send_texts_in_one_write(const std::vector<std::string>& texts) {
+    std::string bytes;
+    for (const std::string& text : texts) {
+        unsigned char mask[4];
+        for (auto& k : mask) k = static_cast<unsigned char>(rng()() & 0xFF);
+        append_ws_frame(bytes, WsOpcode::Text, text, true, mask);
+    }
+    return send_raw(bytes);
 }
 
 bool WsClient::send_fragmented_text(std::string_view text, std::size_t parts) {

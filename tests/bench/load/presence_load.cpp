@@ -18,6 +18,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "frame_scan.hpp"
 #include "friend_graph.hpp"
 #include "host_process.hpp"
+#include "http_client.hpp"
 #include "load_report.hpp"
 #include "proc_stats.hpp"
 #include "ws_client.hpp"
@@ -325,7 +327,8 @@ class LoadRun {
             body += "]}";
             std::string target = "/api/presence/visibility";
             if (bearers_[i].empty()) target += "?user=" + pb::user_name(i);
-            int code = pb::http_request(port_, "PUT", target, bearers_[i], body, 2000, nullptr);
+            const int code =
+                presence::test::http_send(port_, "PUT", target, body, bearers_[i]).status;
             if (code != 200) {
                 ++r_.error_codes["visibility_http_" + std::to_string(code)];
                 continue;
@@ -568,7 +571,7 @@ int main(int argc, char** argv) {
         }
     } guard{dir, o.keep_dir};
 
-    pb::HostProcess host;
+    std::unique_ptr<presence::test::HostProcess> host;
     std::uint32_t dst = (127u << 24) | 1;
     std::uint16_t port = 0;
     pid_t server_pid = o.server_pid;
@@ -582,7 +585,6 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "cannot write friends file\n");
             return 1;
         }
-        port = pb::pick_free_port();
 #ifdef PRESENCE_LOAD_HAVE_TOKENS
         if (!o.demo) {
             std::random_device rd;
@@ -593,24 +595,25 @@ int main(int argc, char** argv) {
 #else
         o.demo = true;  // no token minting without the host's token code: demo auth
 #endif
-        {
-            std::ofstream cfg(dir + "/presence.conf");
-            cfg << "# written by presence_load\n"
-                << "host.listen = 127.0.0.1:" << port << "\n"
-                << "host.plugin = " << o.plugin << "\n"
-                << "presence.friends_file = " << dir << "/friends.txt\n";
-            if (!o.auth_secret.empty()) cfg << "host.auth_secret = " << o.auth_secret << "\n";
-            for (const auto& line : o.extra_settings) cfg << line << "\n";
-        }
-        std::vector<std::string> args{o.host_bin, "--config", dir + "/presence.conf"};
-        if (o.demo) args.push_back("--demo");
-        std::string err;
-        if (!host.start(args, dir + "/host.log", o.pin ? 0 : -1, 15000, &err)) {
-            std::fprintf(stderr, "cannot start presence-host: %s\n", err.c_str());
+        presence::test::HostOptions ho;
+        ho.executable = o.host_bin;
+        ho.plugin = o.plugin;
+        ho.dir = dir;  // presence.conf and host.log beside friends.txt (--keep-dir keeps them)
+        ho.cpu = o.pin ? 0 : -1;
+        ho.set("presence.friends_file", dir + "/friends.txt");
+        // Demo runs use ?user= (any auth secret would do); token runs sign with ours.
+        if (!o.auth_secret.empty()) ho.set("host.auth_secret", o.auth_secret);
+        std::string extra;
+        for (const auto& line : o.extra_settings) extra += line + "\n";
+        ho.config_text(extra);
+        if (o.demo) ho.extra_args.push_back("--demo");
+        host = std::make_unique<presence::test::HostProcess>(std::move(ho));
+        if (!host->start()) {
+            std::fprintf(stderr, "cannot start presence-host: %s\n", host->error().c_str());
             return 1;
         }
-        port = host.port();
-        server_pid = host.pid();
+        port = host->port();
+        server_pid = host->pid();
     } else {
         unsigned a = 0, b = 0, c = 0, d = 0, p = 0;
         if (std::sscanf(o.url.c_str(), "ws://%u.%u.%u.%u:%u", &a, &b, &c, &d, &p) != 5) {
@@ -711,9 +714,9 @@ int main(int argc, char** argv) {
     run.drop_all();
     std::string host_log;
     if (o.url.empty()) {
-        host_log = host.read_log();
+        host_log = host->output();
         if (host_log.size() > 4000) host_log = host_log.substr(host_log.size() - 4000);
-        host.stop();
+        host->stop();
         if (o.keep_dir) std::fprintf(stderr, "kept %s\n", dir.c_str());
     }
     // Exit status says whether the tool itself worked (it connected and measured something),

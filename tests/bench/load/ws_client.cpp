@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
-#include <openssl/evp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,33 +10,18 @@
 #include <cstring>
 
 #include "socket_ring.hpp"
+#include "ws_frame.hpp"
 
 namespace presence::bench {
 namespace {
+
+using presence::test::WsOpcode;
 
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr int kMaxEvents = 512;
 // One ring read per ready connection and poll: frames are ~100-300 bytes, so 4 KiB almost
 // always takes everything; a full chunk is followed by recv() for the rest.
 constexpr std::size_t kRingChunk = 4096;
-constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-std::string base64(const unsigned char* data, int len) {
-    std::string out(4 * ((len + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, len);
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-// RFC 6455 4.2.2: accept = base64(sha1(key + GUID)); checking it proves we talk to a real
-// WebSocket server and not to something that happens to answer 101.
-std::string expected_accept(const std::string& key) {
-    std::string joined = key + std::string(kGuid);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int dlen = 0;
-    EVP_Digest(joined.data(), joined.size(), digest, &dlen, EVP_sha1(), nullptr);
-    return base64(digest, static_cast<int>(dlen));
-}
 
 }  // namespace
 
@@ -102,11 +86,9 @@ bool WsClientPool::connect(std::size_t slot, std::uint32_t src, std::uint32_t ds
         rng_ = rng_ * 6364136223846793005ull + 1442695040888963407ull;
         b = static_cast<unsigned char>(rng_ >> 56);
     }
-    std::string key = base64(raw, sizeof raw);
-    c.key_accept = expected_accept(key);
-    c.out = "GET " + path + " HTTP/1.1\r\nHost: " + host_header +
-            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-            "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const std::string key = presence::test::ws_key(raw);
+    c.key_accept = presence::test::ws_accept_for(key);
+    c.out = presence::test::ws_upgrade_request(path, host_header, key);
 
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLIN;
@@ -146,34 +128,15 @@ void WsClientPool::fail(std::size_t slot, std::string_view why) {
 
 void WsClientPool::queue_frame(std::size_t slot, std::uint8_t opcode, std::string_view payload) {
     Conn& c = conns_[slot];
-    unsigned char head[14];
-    std::size_t n = 0;
-    head[n++] = static_cast<unsigned char>(0x80 | opcode);
-    if (payload.size() < 126) {
-        head[n++] = static_cast<unsigned char>(0x80 | payload.size());
-    } else if (payload.size() <= 0xffff) {
-        head[n++] = 0x80 | 126;
-        head[n++] = static_cast<unsigned char>(payload.size() >> 8);
-        head[n++] = static_cast<unsigned char>(payload.size());
-    } else {
-        head[n++] = 0x80 | 127;
-        for (int i = 7; i >= 0; --i)
-            head[n++] = static_cast<unsigned char>(payload.size() >> (8 * i));
-    }
     rng_ = rng_ * 6364136223846793005ull + 1442695040888963407ull;
     unsigned char mask[4];
     for (int i = 0; i < 4; ++i) mask[i] = static_cast<unsigned char>(rng_ >> (24 + 8 * i));
-    std::memcpy(head + n, mask, 4);
-    n += 4;
     if (c.out_off == c.out.size()) {
         c.out.clear();
         c.out_off = 0;
     }
-    c.out.append(reinterpret_cast<char*>(head), n);
-    std::size_t base = c.out.size();
-    c.out.append(payload);
-    for (std::size_t i = 0; i < payload.size(); ++i)
-        c.out[base + i] ^= static_cast<char>(mask[i & 3]);
+    // Appended in place: the buffer's capacity is reused, nothing is allocated per frame.
+    presence::test::append_ws_frame(c.out, static_cast<WsOpcode>(opcode), payload, true, mask);
 }
 
 void WsClientPool::send_text(std::size_t slot, std::string_view text) {
@@ -226,24 +189,12 @@ bool WsClientPool::parse_handshake(std::size_t slot) {
         if (c.in.size() > 8192) fail(slot, "handshake too long");
         return false;
     }
-    std::string_view head(c.in.data(), end);
-    if (head.substr(0, 12) != "HTTP/1.1 101") {
+    const std::string_view head(c.in.data(), end);
+    if (presence::test::http_status_of(head) != 101) {
         fail(slot, "handshake rejected");
         return false;
     }
-    std::string want = "Sec-WebSocket-Accept: " + c.key_accept;
-    // Header names are case-insensitive; lws writes this exact casing, and a mismatch is
-    // reported rather than silently accepted.
-    bool ok = head.find(want) != std::string_view::npos;
-    if (!ok) {
-        std::string lower(head);
-        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        std::string wl = want;
-        for (std::size_t i = 0; i < 22; ++i)
-            wl[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(wl[i])));
-        ok = lower.find(wl) != std::string::npos;
-    }
-    if (!ok) {
+    if (presence::test::http_header_of(head, "sec-websocket-accept") != c.key_accept) {
         fail(slot, "bad accept key");
         return false;
     }
@@ -260,31 +211,19 @@ void WsClientPool::parse_frames(std::size_t slot) {
     while (true) {
         Conn& c = conns_[slot];
         if (c.state != State::Open) return;
-        const auto* p = reinterpret_cast<const unsigned char*>(c.in.data()) + pos;
-        std::size_t avail = c.in.size() - pos;
-        if (avail < 2) break;
-        bool fin = p[0] & 0x80;
-        std::uint8_t opcode = p[0] & 0x0f;
-        bool masked = p[1] & 0x80;
-        std::uint64_t len = p[1] & 0x7f;
-        std::size_t hdr = 2;
-        if (len == 126) {
-            if (avail < 4) break;
-            len = (std::uint64_t{p[2]} << 8) | p[3];
-            hdr = 4;
-        } else if (len == 127) {
-            if (avail < 10) break;
-            len = 0;
-            for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
-            hdr = 10;
-        }
-        if (masked) {
+        const std::string_view avail = std::string_view(c.in).substr(pos);
+        const auto head = presence::test::parse_ws_frame_head(avail);
+        if (!head) break;
+        if (head->masked) {
             fail(slot, "masked server frame");
             return;
         }
-        if (avail < hdr + len) break;
-        std::string_view payload(reinterpret_cast<const char*>(p + hdr), len);
-        pos += hdr + len;
+        if (!head->complete(avail.size())) break;
+        const bool fin = head->fin;
+        const auto opcode = static_cast<std::uint8_t>(head->opcode);
+        const auto len = static_cast<std::size_t>(head->payload_len);
+        const std::string_view payload = avail.substr(head->head_len, len);
+        pos += head->head_len + len;
         switch (opcode) {
             case 0x0:
             case 0x1:
@@ -301,10 +240,8 @@ void WsClientPool::parse_frames(std::size_t slot) {
                 break;
             case 0x8: {
                 std::string why = "close frame";
-                if (payload.size() >= 2) {
-                    why += " " + std::to_string((static_cast<unsigned char>(payload[0]) << 8) |
-                                                static_cast<unsigned char>(payload[1]));
-                }
+                if (payload.size() >= 2)
+                    why += " " + std::to_string(presence::test::ws_close_code(payload));
                 fail(slot, why);
                 return;
             }

@@ -1,7 +1,8 @@
 // A minimal epoll-driven, non-blocking WebSocket client pool for the load tool. One process holds
 // tens of thousands of connections, so nothing here is per-connection heavy: one socket, two
 // byte buffers and a small state. Written for load generation only: text frames, masking,
-// ping/pong, close; no extensions, no TLS.
+// ping/pong, close; no extensions, no TLS. The wire format (frames, handshake) is the test
+// support's (tests/support/ws_frame.hpp), shared with the suites' blocking WsClient.
 #pragma once
 
 #include <netinet/in.h>

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <random>
 
+#include "http_client.hpp"
 #include "proc_stats.hpp"
 #include "token.hpp"
 
@@ -150,32 +151,35 @@ bool Env::start_host(std::size_t slot, const std::string& instance_id, std::stri
     if (hosts_.size() <= slot) hosts_.resize(slot + 1);
     Host& h = hosts_[slot];
     if (h.process) h.process->stop();
-    h.process = std::make_unique<HostProcess>();
-    h.instance_id = instance_id;
+    // Each host has its own directory (presence.conf, host.log), kept with the Env's.
     const std::string base = dir_ + "/host" + std::to_string(slot);
-    {
-        std::ofstream cfg(base + ".conf");
-        cfg << "# written by the scale-out benchmarks\n"
-            << "host.listen = 127.0.0.1:" << pick_free_port() << "\n"
-            << "host.plugin = " << options_.plugin << "\n"
-            << "host.auth_secret = " << secret_ << "\n"
-            << "host.admin_token = " << metrics_token_ << "\n"
-            << "presence.friends_file = " << friends_path_ << "\n";
-        if (redis_) {
-            cfg << "presence.redis_url = " << redis_->url() << "\n"
-                << "presence.instance_id = " << instance_id << "\n";
-        }
-        for (const auto& line : options_.settings) cfg << line << "\n";
+    std::error_code ec;
+    std::filesystem::create_directories(base, ec);
+    presence::test::HostOptions ho;
+    ho.executable = options_.host_bin;
+    ho.plugin = options_.plugin;
+    ho.dir = base;
+    ho.cpu = options_.server_cpu;
+    ho.set("host.auth_secret", secret_);
+    ho.set("host.admin_token", metrics_token_);
+    ho.set("presence.friends_file", friends_path_);
+    if (redis_) {
+        ho.set("presence.redis_url", redis_->url());
+        ho.set("presence.instance_id", instance_id);
     }
-    return h.process->start({options_.host_bin, "--config", base + ".conf"}, base + ".log",
-                            options_.server_cpu, 15000, err);
+    std::string extra;
+    for (const auto& line : options_.settings) extra += line + "\n";
+    ho.config_text(extra);
+    h.process = std::make_unique<HostProcess>(std::move(ho));
+    h.instance_id = instance_id;
+    if (h.process->start()) return true;
+    *err = h.process->error();
+    return false;
 }
 
 void Env::kill_host(std::size_t slot) {
     if (slot >= hosts_.size() || !hosts_[slot].process) return;
-    const pid_t pid = hosts_[slot].process->pid();
-    if (pid > 0) kill(pid, SIGKILL);
-    hosts_[slot].process->stop();  // reaps it (it is gone already)
+    hosts_[slot].process->kill_hard();  // and reaps it
 }
 
 void Env::stop_host(std::size_t slot) {
@@ -199,7 +203,7 @@ std::uint16_t Env::host_port(std::size_t slot) const {
 }
 
 std::string Env::host_log(std::size_t slot) const {
-    return slot < hosts_.size() && hosts_[slot].process ? hosts_[slot].process->read_log() : "";
+    return slot < hosts_.size() && hosts_[slot].process ? hosts_[slot].process->output() : "";
 }
 
 const std::string& Env::instance_id(std::size_t slot) const {
@@ -215,9 +219,9 @@ std::map<std::string, double> Env::metrics(std::size_t slot) const {
     std::map<std::string, double> out;
     const std::uint16_t port = host_port(slot);
     if (port == 0) return out;
-    std::string body;
-    if (http_request(port, "GET", "/api/presence/metrics", metrics_token_, "", 2000, &body) != 200)
-        return out;
+    const auto reply = presence::test::http_get(port, "/api/presence/metrics", metrics_token_);
+    if (reply.status != 200) return out;
+    const std::string& body = reply.body;
     std::size_t pos = 0;
     while (pos < body.size()) {
         std::size_t eol = body.find('\n', pos);

@@ -17,6 +17,8 @@
 
 namespace presence::bench::scaleout {
 
+using presence::test::HostProcess;
+
 struct EnvOptions {
     std::string host_bin;  // presence-host
     std::string plugin;    // libpresence.so

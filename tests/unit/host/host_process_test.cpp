@@ -2,12 +2,14 @@
 #include "host_process.hpp"
 
 #include <arpa/inet.h>
+#include <linux/tcp.h>  // struct tcp_info with tcpi_data_segs_in (glibc's lacks it)
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -16,17 +18,29 @@
 #include <utility>
 #include <vector>
 
+#include "http_client.hpp"
 #include "token.hpp"
+#include "ws_client.hpp"
 
 // CppUTest last: its leak-detecting operator new macros break STL headers after it.
 #include <CppUTest/TestHarness.h>
 
-using host_test::HostProcess;
-using host_test::WsClient;
+using presence::test::HostOptions;
+using presence::test::HostProcess;
+using presence::test::http_get;
+using presence::test::http_send;
+using presence::test::WsClient;
+using presence::test::WsOpcode;
+using std::chrono::milliseconds;
 
 namespace {
 
 const char* kSecret = "test-secret";
+
+// The launcher's options from a settings file's text.
+HostOptions config(const std::string& text) {
+    return HostOptions().config_text(text);
+}
 
 std::string base_config() {
     return std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
@@ -35,6 +49,14 @@ std::string base_config() {
 
 std::string token_for(const std::string& user, int64_t ttl_s = 600) {
     return presence_host::mint_token(kSecret, user, static_cast<int64_t>(time(nullptr)) + ttl_s);
+}
+
+// TCP segments with payload the client's socket has received so far (TCP_INFO), -1 on error.
+long data_segments_received(const WsClient& client) {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (getsockopt(client.fd(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+    return static_cast<long>(info.tcpi_data_segs_in);
 }
 
 std::string friendship_body(const char* op, const char* a, const char* b) {
@@ -55,11 +77,11 @@ std::string toggle_alice_bob_ops(int count) {
 // alice and bob, friends, both connected; bob's status carries the longest message, so each
 // frame about him is big (~250 bytes while he is visible to alice).
 void connect_alice_and_bob_with_big_frames(int port, WsClient& alice, WsClient& bob) {
-    host_test::http_request(port, "POST", "/admin/friendships", "admin-token",
-                            friendship_body("add", "alice", "bob"));
-    CHECK_EQUAL(101, alice.connect(port, "/ws?token=" + token_for("alice")));
+    http_send(port, "POST", "/admin/friendships", friendship_body("add", "alice", "bob"),
+              "admin-token");
+    CHECK_EQUAL(101, alice.connect_status(port, "/ws?token=" + token_for("alice")));
     CHECK_TRUE(alice.wait_for("presence_snapshot"));
-    CHECK_EQUAL(101, bob.connect(port, "/ws?token=" + token_for("bob")));
+    CHECK_EQUAL(101, bob.connect_status(port, "/ws?token=" + token_for("bob")));
     CHECK_TRUE(bob.wait_for("presence_snapshot"));
     CHECK_TRUE(bob.send_text(R"({"type":"presence_update","status":"online","message":")" +
                              std::string(128, 'm') + "\"}"));
@@ -72,7 +94,7 @@ int read_alternating_frames_about_bob(WsClient& alice) {
     std::string payload;
     int about_bob = 0;
     int opcode = 0;
-    while ((opcode = alice.read_frame(payload, 1000)) == 1) {
+    while ((opcode = alice.read_frame(payload, milliseconds{1000})) == 1) {
         if (payload.find("\"bob\"") == std::string::npos) continue;
         const bool online = payload.find("\"status\":\"online\"") != std::string::npos;
         CHECK_EQUAL_TEXT(about_bob % 2 == 1, online, payload.c_str());
@@ -87,8 +109,8 @@ int read_alternating_frames_about_bob(WsClient& alice) {
 TEST_GROUP(HostProcess) {
     std::unique_ptr<HostProcess> host;
     void setup() override {
-        host = std::make_unique<HostProcess>(base_config());
-        CHECK_TRUE_TEXT(host->started(), "presence-host printed its listening line");
+        host = std::make_unique<HostProcess>(config(base_config()));
+        CHECK_TRUE_TEXT(host->start(), "presence-host printed its listening line");
     }
     void teardown() override {
         host.reset();
@@ -97,62 +119,61 @@ TEST_GROUP(HostProcess) {
 
 TEST(HostProcess, PrintsTheRealPortWhenAskedForPortZero) {
     CHECK_TRUE(host->port() > 0);
-    CHECK_EQUAL(200, host_test::http_request(host->port(), "GET", "/api/presence/health").status);
+    CHECK_EQUAL(200, http_get(host->port(), "/api/presence/health").status);
 }
 
 TEST(HostProcess, TokenSubcommandPrintsATokenTheHostAccepts) {
     const std::string out =
-        host_test::run_and_capture(std::string(PRESENCE_HOST_EXE) + " token --config " +
-                                   host->config_path() + " carol --ttl 60");
+        presence::test::run_program({presence::test::default_host_executable(), "token", "--config",
+                                     host->config_path(), "carol", "--ttl", "60"},
+                                    milliseconds{10000})
+            .output;
     CHECK_TRUE(out.size() > 2 && out.back() == '\n');
     const std::string token = out.substr(0, out.size() - 1);
     CHECK_TRUE(token.find(' ') == std::string::npos);
-    const auto reply = host_test::http_request(host->port(), "GET", "/api/presence/me", token);
+    const auto reply = http_get(host->port(), "/api/presence/me", token);
     CHECK_EQUAL(200, reply.status);
     STRCMP_CONTAINS("\"user_id\":\"carol\"", reply.body.c_str());
 }
 
 TEST(HostProcess, HttpWithoutOrWithBadTokenReachesPluginWithoutUser) {
-    CHECK_EQUAL(401, host_test::http_request(host->port(), "GET", "/api/presence/me").status);
-    CHECK_EQUAL(401,
-                host_test::http_request(host->port(), "GET", "/api/presence/me", "junk").status);
+    CHECK_EQUAL(401, http_get(host->port(), "/api/presence/me").status);
+    CHECK_EQUAL(401, http_get(host->port(), "/api/presence/me", "junk").status);
     const std::string expired = presence_host::mint_token(kSecret, "alice", 1000);
-    CHECK_EQUAL(401,
-                host_test::http_request(host->port(), "GET", "/api/presence/me", expired).status);
+    CHECK_EQUAL(401, http_get(host->port(), "/api/presence/me", expired).status);
     // No user needed for health, even with a stale token.
-    CHECK_EQUAL(
-        200, host_test::http_request(host->port(), "GET", "/api/presence/health", "junk").status);
+    CHECK_EQUAL(200, http_get(host->port(), "/api/presence/health", "junk").status);
 }
 
 TEST(HostProcess, UnknownRouteIs404) {
-    CHECK_EQUAL(404, host_test::http_request(host->port(), "GET", "/nowhere").status);
+    CHECK_EQUAL(404, http_get(host->port(), "/nowhere").status);
 }
 
 TEST(HostProcess, WebSocketWithoutTokenIsRefusedBeforeUpgrade) {
     WsClient client;
-    CHECK_EQUAL(401, client.connect(host->port(), "/ws"));
+    CHECK_EQUAL(401, client.connect_status(host->port(), "/ws"));
 }
 
 TEST(HostProcess, WebSocketWithBadSignatureOrExpiredTokenIsRefused) {
     WsClient forged, expired, wrong_secret;
     std::string token = token_for("alice");
     token.back() = token.back() == 'A' ? 'B' : 'A';
-    CHECK_EQUAL(401, forged.connect(host->port(), "/ws?token=" + token));
-    CHECK_EQUAL(401, expired.connect(host->port(),
-                                     "/ws?token=" + presence_host::mint_token(kSecret, "a", 1000)));
-    CHECK_EQUAL(401, wrong_secret.connect(host->port(),
-                                          "/ws?token=" + presence_host::mint_token(
-                                                             "other", "a", time(nullptr) + 60)));
+    CHECK_EQUAL(401, forged.connect_status(host->port(), "/ws?token=" + token));
+    CHECK_EQUAL(401, expired.connect_status(host->port(), "/ws?token=" + presence_host::mint_token(
+                                                                             kSecret, "a", 1000)));
+    CHECK_EQUAL(401, wrong_secret.connect_status(
+                         host->port(), "/ws?token=" + presence_host::mint_token(
+                                                          "other", "a", time(nullptr) + 60)));
 }
 
 TEST(HostProcess, DemoUserParameterIsRefusedOutsideDemoMode) {
     WsClient client;
-    CHECK_EQUAL(401, client.connect(host->port(), "/ws?user=alice"));
+    CHECK_EQUAL(401, client.connect_status(host->port(), "/ws?user=alice"));
 }
 
 TEST(HostProcess, WebSocketWithTokenGetsSnapshotAndHeartbeatAck) {
     WsClient client;
-    CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_EQUAL(101, client.connect_status(host->port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(client.wait_for("\"presence_snapshot\""));
     CHECK_TRUE(client.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
     CHECK_TRUE(client.wait_for("presence_heartbeat_ack"));
@@ -160,11 +181,11 @@ TEST(HostProcess, WebSocketWithTokenGetsSnapshotAndHeartbeatAck) {
 
 TEST(HostProcess, FragmentedMessageIsReassembled) {
     WsClient client;
-    CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_EQUAL(101, client.connect_status(host->port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(client.wait_for("presence_snapshot"));
-    CHECK_TRUE(client.send_text("{\"type\":\"presence_up", false, false));
-    CHECK_TRUE(client.send_text("date\",\"status\":\"away\",", false, true));
-    CHECK_TRUE(client.send_text("\"message\":\"lunch\"}", true, true));
+    CHECK_TRUE(client.send_frame(WsOpcode::Text, "{\"type\":\"presence_up", false));
+    CHECK_TRUE(client.send_frame(WsOpcode::Continuation, "date\",\"status\":\"away\",", false));
+    CHECK_TRUE(client.send_frame(WsOpcode::Continuation, "\"message\":\"lunch\"}", true));
     std::string frame;
     CHECK_TRUE(client.wait_for("presence_self", &frame));
     STRCMP_CONTAINS("lunch", frame.c_str());
@@ -172,26 +193,25 @@ TEST(HostProcess, FragmentedMessageIsReassembled) {
 
 TEST(HostProcess, OversizedMessageGetsTooLargeAndTheConnectionStays) {
     WsClient client;
-    CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_EQUAL(101, client.connect_status(host->port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(client.wait_for("presence_snapshot"));
     // Past presence.max_message_bytes (65536), in pieces, so the host must stop buffering.
-    CHECK_TRUE(client.send_text(std::string(40000, ' '), false, false));
-    CHECK_TRUE(client.send_text(std::string(40000, ' '), true, true));
+    CHECK_TRUE(client.send_frame(WsOpcode::Text, std::string(40000, ' '), false));
+    CHECK_TRUE(client.send_frame(WsOpcode::Continuation, std::string(40000, ' '), true));
     CHECK_TRUE(client.wait_for("\"too_large\""));
     CHECK_TRUE(client.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
     CHECK_TRUE(client.wait_for("presence_heartbeat_ack"));
 }
 
 TEST(HostProcess, FriendsSeeEachOtherThroughTheAdminRoute) {
-    const auto added =
-        host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token",
-                                friendship_body("add", "alice", "bob"));
+    const auto added = http_send(host->port(), "POST", "/admin/friendships",
+                                 friendship_body("add", "alice", "bob"), "admin-token");
     CHECK_EQUAL(200, added.status);
     STRCMP_EQUAL("{\"applied\":1}", added.body.c_str());
     WsClient alice, bob;
-    CHECK_EQUAL(101, alice.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_EQUAL(101, alice.connect_status(host->port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(alice.wait_for("presence_snapshot"));
-    CHECK_EQUAL(101, bob.connect(host->port(), "/ws?token=" + token_for("bob")));
+    CHECK_EQUAL(101, bob.connect_status(host->port(), "/ws?token=" + token_for("bob")));
     std::string frame;
     CHECK_TRUE(alice.wait_for("\"type\":\"presence\"", &frame));
     STRCMP_CONTAINS("\"bob\"", frame.c_str());
@@ -199,31 +219,27 @@ TEST(HostProcess, FriendsSeeEachOtherThroughTheAdminRoute) {
 
 TEST(HostProcess, AdminRouteNeedsTheAdminToken) {
     const std::string body = friendship_body("add", "alice", "bob");
-    CHECK_EQUAL(
-        401, host_test::http_request(host->port(), "POST", "/admin/friendships", "", body).status);
-    CHECK_EQUAL(
-        401,
-        host_test::http_request(host->port(), "POST", "/admin/friendships", "nope", body).status);
-    const auto bad = host_test::http_request(host->port(), "POST", "/admin/friendships",
-                                             "admin-token", "{\"ops\":[{\"op\":\"add\"}]}");
+    CHECK_EQUAL(401, http_send(host->port(), "POST", "/admin/friendships", body).status);
+    CHECK_EQUAL(401, http_send(host->port(), "POST", "/admin/friendships", body, "nope").status);
+    const auto bad = http_send(host->port(), "POST", "/admin/friendships",
+                               "{\"ops\":[{\"op\":\"add\"}]}", "admin-token");
     CHECK_EQUAL(400, bad.status);
     STRCMP_CONTAINS("op 0", bad.body.c_str());
 }
 
 TEST(HostProcess, SlowReaderIsClosedWith1008) {
-    host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token",
-                            friendship_body("add", "alice", "bob"));
+    http_send(host->port(), "POST", "/admin/friendships", friendship_body("add", "alice", "bob"),
+              "admin-token");
     WsClient alice, bob;
-    CHECK_EQUAL(101, alice.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_EQUAL(101, alice.connect_status(host->port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(alice.wait_for("presence_snapshot"));
-    CHECK_EQUAL(101, bob.connect(host->port(), "/ws?token=" + token_for("bob")));
+    CHECK_EQUAL(101, bob.connect_status(host->port(), "/ws?token=" + token_for("bob")));
     CHECK_TRUE(bob.wait_for("presence_snapshot"));
     // 300 ops each change what alice sees of bob: 300 frames at once for alice, whose queue
     // holds 100 (host.max_queue_frames), so the host must cut her off.
     const std::string ops = toggle_alice_bob_ops(300);
-    CHECK_EQUAL(
-        200, host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token", ops)
-                 .status);
+    CHECK_EQUAL(200,
+                http_send(host->port(), "POST", "/admin/friendships", ops, "admin-token").status);
     std::string payload;
     int opcode = 0;
     while ((opcode = alice.read_frame(payload)) == 1) {
@@ -234,7 +250,7 @@ TEST(HostProcess, SlowReaderIsClosedWith1008) {
                           static_cast<unsigned char>(payload[1]));
     // (bob got the same 300 frames and is cut off too.) Others are unaffected.
     WsClient carol;
-    CHECK_EQUAL(101, carol.connect(host->port(), "/ws?token=" + token_for("carol")));
+    CHECK_EQUAL(101, carol.connect_status(host->port(), "/ws?token=" + token_for("carol")));
     CHECK_TRUE(carol.wait_for("presence_snapshot"));
     CHECK_TRUE(carol.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
     CHECK_TRUE(carol.wait_for("presence_heartbeat_ack"));
@@ -244,22 +260,21 @@ TEST(HostProcess, SlowReaderIsClosedWith1008) {
 // framed by itself in batches (one write each). Every frame must still parse, in order, and
 // the stream must stay in step afterwards.
 TEST(HostProcess, BurstOfFramesArrivesWholeAndInOrder) {
-    host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token",
-                            friendship_body("add", "alice", "bob"));
+    http_send(host->port(), "POST", "/admin/friendships", friendship_body("add", "alice", "bob"),
+              "admin-token");
     WsClient alice, bob;
-    CHECK_EQUAL(101, alice.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_EQUAL(101, alice.connect_status(host->port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(alice.wait_for("presence_snapshot"));
-    CHECK_EQUAL(101, bob.connect(host->port(), "/ws?token=" + token_for("bob")));
+    CHECK_EQUAL(101, bob.connect_status(host->port(), "/ws?token=" + token_for("bob")));
     CHECK_TRUE(bob.wait_for("presence_snapshot"));
     CHECK_TRUE(alice.wait_for("\"bob\""));  // bob's arrival, before the burst
     const std::string ops = toggle_alice_bob_ops(90);
-    CHECK_EQUAL(
-        200, host_test::http_request(host->port(), "POST", "/admin/friendships", "admin-token", ops)
-                 .status);
+    CHECK_EQUAL(200,
+                http_send(host->port(), "POST", "/admin/friendships", ops, "admin-token").status);
     std::string payload;
     int frames = 0;
     int opcode = 0;
-    while ((opcode = alice.read_frame(payload, 1000)) == 1) {
+    while ((opcode = alice.read_frame(payload, milliseconds{1000})) == 1) {
         CHECK_TRUE_TEXT(payload.starts_with("{") && payload.ends_with("}"), payload.c_str());
         ++frames;
     }
@@ -282,11 +297,11 @@ TEST(HostProcess, PausedReaderGetsEveryFrameInOrderOnceItReads) {
 }
 
 static void paused_reader_gets_every_frame(const char* io_uring) {
-    HostProcess big(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
-                    "\nhost.admin_token = admin-token\nhost.max_queue_frames = 65536\n"
-                    "host.max_queue_bytes = 33554432\nhost.io_uring = " +
-                    io_uring + "\nhost.log_level = info\n");
-    CHECK_TRUE(big.started());
+    HostProcess big(config(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
+                           "\nhost.admin_token = admin-token\nhost.max_queue_frames = 65536\n"
+                           "host.max_queue_bytes = 33554432\nhost.io_uring = " +
+                           io_uring + "\nhost.log_level = info\n"));
+    CHECK_TRUE(big.start());
     WsClient alice, bob;
     connect_alice_and_bob_with_big_frames(big.port(), alice, bob);
     // remove, add, remove, ...: alice sees bob offline, online, offline, ... Four requests, so
@@ -294,9 +309,8 @@ static void paused_reader_gets_every_frame(const char* io_uring) {
     constexpr int kRequests = 6, kOpsEach = 8000;
     for (int r = 0; r < kRequests; ++r) {
         const std::string ops = toggle_alice_bob_ops(kOpsEach);
-        CHECK_EQUAL(200, host_test::http_request(big.port(), "POST", "/admin/friendships",
-                                                 "admin-token", ops)
-                             .status);
+        CHECK_EQUAL(200,
+                    http_send(big.port(), "POST", "/admin/friendships", ops, "admin-token").status);
         usleep(250 * 1000);  // alice reads nothing meanwhile
     }
     CHECK_EQUAL(kRequests * kOpsEach, read_alternating_frames_about_bob(alice));
@@ -305,7 +319,7 @@ static void paused_reader_gets_every_frame(const char* io_uring) {
     CHECK_EQUAL(0, big.stop());
     STRCMP_CONTAINS(std::string(io_uring) == "on" ? "end-of-turn writes: io_uring"
                                                   : "end-of-turn writes: send()",
-                    big.log().c_str());
+                    big.output().c_str());
 }
 
 // A reader that stops reading while small bursts keep coming, one loop turn each: every burst
@@ -314,11 +328,11 @@ static void paused_reader_gets_every_frame(const char* io_uring) {
 // so). No write interval, so that each burst leaves in its own turn's write. Every frame still
 // arrives, whole and in order, when she reads again.
 TEST(HostProcess, ReaderFallingBehindBurstByBurstGetsEveryFrameInOrder) {
-    HostProcess big(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
-                    "\nhost.admin_token = admin-token\nhost.max_queue_frames = 65536\n"
-                    "host.max_queue_bytes = 33554432\nhost.write_interval_ms = 0\n"
-                    "host.log_level = debug\n");
-    CHECK_TRUE(big.started());
+    HostProcess big(config(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
+                           "\nhost.admin_token = admin-token\nhost.max_queue_frames = 65536\n"
+                           "host.max_queue_bytes = 33554432\nhost.write_interval_ms = 0\n"
+                           "host.log_level = debug\n"));
+    CHECK_TRUE(big.start());
     WsClient alice, bob;
     connect_alice_and_bob_with_big_frames(big.port(), alice, bob);
     // 60 ops per request: ~15 KB for alice, within one write's bounds (64 frames, 64 KiB).
@@ -326,12 +340,11 @@ TEST(HostProcess, ReaderFallingBehindBurstByBurstGetsEveryFrameInOrder) {
     const std::string ops = toggle_alice_bob_ops(kOpsEach);
     int requests = 0;
     for (; requests < 2000; ++requests) {
-        CHECK_EQUAL(200, host_test::http_request(big.port(), "POST", "/admin/friendships",
-                                                 "admin-token", ops)
-                             .status);
-        if (requests % 20 == 19 && big.log().find("socket full") != std::string::npos) break;
+        CHECK_EQUAL(200,
+                    http_send(big.port(), "POST", "/admin/friendships", ops, "admin-token").status);
+        if (requests % 20 == 19 && big.output().find("socket full") != std::string::npos) break;
     }
-    STRCMP_CONTAINS("bytes left to lws", big.log().c_str());
+    STRCMP_CONTAINS("bytes left to lws", big.output().c_str());
     ++requests;
     CHECK_EQUAL(requests * kOpsEach, read_alternating_frames_about_bob(alice));
     CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
@@ -355,8 +368,11 @@ TEST(HostProcess, UpgradeRequestsArrivingLateOrInPartsAreServed) {
                                  "/" + std::to_string(c.gap_ms);
         WsClient client;
         CHECK_EQUAL_TEXT(101,
-                         client.connect_slowly(host->port(), "/ws?token=" + token_for("alice"),
-                                               c.silent_ms, c.first_bytes, c.gap_ms),
+                         client.connect_status(host->port(), "/ws?token=" + token_for("alice"),
+                                               {.source_ip = {},
+                                                .silent = milliseconds{c.silent_ms},
+                                                .first_bytes = c.first_bytes,
+                                                .gap = milliseconds{c.gap_ms}}),
                          what.c_str());
         CHECK_TRUE_TEXT(client.wait_for("presence_snapshot"), what.c_str());
     }
@@ -371,13 +387,13 @@ TEST(HostProcess, UpgradeRequestsArrivingLateOrInPartsAreServed) {
         close(fd);
     }
     WsClient after;
-    CHECK_EQUAL(101, after.connect(host->port(), "/ws?token=" + token_for("bob")));
+    CHECK_EQUAL(101, after.connect_status(host->port(), "/ws?token=" + token_for("bob")));
     CHECK_TRUE(after.wait_for("presence_snapshot"));
 }
 
 TEST(HostProcess, SigtermStopsCleanlyWithExitZero) {
     WsClient client;
-    CHECK_EQUAL(101, client.connect(host->port(), "/ws?token=" + token_for("alice")));
+    CHECK_EQUAL(101, client.connect_status(host->port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(client.wait_for("presence_snapshot"));
     CHECK_EQUAL(0, host->stop());
 }
@@ -385,9 +401,10 @@ TEST(HostProcess, SigtermStopsCleanlyWithExitZero) {
 TEST_GROUP(DemoHost) {
     std::unique_ptr<HostProcess> host;
     void setup() override {
-        host = std::make_unique<HostProcess>("host.listen = 127.0.0.1:0\n",
-                                             std::vector<std::string>{"--demo"});
-        CHECK_TRUE_TEXT(host->started(), "demo host printed its listening line");
+        HostOptions options = config("host.listen = 127.0.0.1:0\n");
+        options.extra_args = {"--demo"};
+        host = std::make_unique<HostProcess>(options);
+        CHECK_TRUE_TEXT(host->start(), "demo host printed its listening line");
     }
     void teardown() override {
         host.reset();
@@ -395,7 +412,7 @@ TEST_GROUP(DemoHost) {
 };
 
 TEST(DemoHost, ServesASelfContainedPageAtRoot) {
-    const auto page = host_test::http_request(host->port(), "GET", "/");
+    const auto page = http_get(host->port(), "/");
     CHECK_EQUAL(200, page.status);
     STRCMP_CONTAINS("<script>", page.body.c_str());
     STRCMP_CONTAINS("/ws?user=", page.body.c_str());
@@ -404,42 +421,36 @@ TEST(DemoHost, ServesASelfContainedPageAtRoot) {
 
 TEST(DemoHost, UserParameterIsAcceptedFromAnyLoopbackSource) {
     WsClient alice, bob;
-    CHECK_EQUAL(101, alice.connect(host->port(), "/ws?user=alice", "127.0.0.7"));
+    CHECK_EQUAL(101,
+                alice.connect_status(host->port(), "/ws?user=alice", {.source_ip = "127.0.0.7"}));
     std::string snapshot;
     CHECK_TRUE(alice.wait_for("presence_snapshot", &snapshot));
     // The demo friendships are loaded: alice's friends include bob.
     STRCMP_CONTAINS("\"bob\"", snapshot.c_str());
-    CHECK_EQUAL(101, bob.connect(host->port(), "/ws?user=bob", "127.1.2.3"));
+    CHECK_EQUAL(101, bob.connect_status(host->port(), "/ws?user=bob", {.source_ip = "127.1.2.3"}));
     CHECK_TRUE(alice.wait_for("\"user_id\":\"bob\",\"status\":\"online\""));
 }
 
 TEST(DemoHost, InvalidDemoUserIsRefused) {
     WsClient client;
-    CHECK_EQUAL(401, client.connect(host->port(), "/ws?user=bad/name"));
+    CHECK_EQUAL(401, client.connect_status(host->port(), "/ws?user=bad/name"));
 }
 
-TEST_GROUP(HostStartup) {
-    std::string dir;
-    void setup() override {
-        char pattern[] = "/tmp/presence-host-startup-XXXXXX";
-        CHECK_TRUE(mkdtemp(pattern) != nullptr);
-        dir = pattern;
-    }
-    void teardown() override {
-        std::remove((dir + "/host.conf").c_str());
-        std::remove(dir.c_str());
-    }
-    // Runs presence-host to completion (it must refuse to start) and returns stderr + status.
-    std::string run(const std::string& config, const std::string& args) {
-        std::FILE* file = std::fopen((dir + "/host.conf").c_str(), "w");
-        std::fputs(config.c_str(), file);
-        std::fclose(file);
-        return host_test::run_and_capture("timeout 20 " + std::string(PRESENCE_HOST_EXE) +
-                                          " --config " + dir + "/host.conf --plugin " +
-                                          PRESENCE_PLUGIN_SO + " " + args +
-                                          " 2>&1 >/dev/null; echo \"exit=$?\"");
-    }
-};
+TEST_GROUP(HostStartup){
+    // Runs presence-host to completion (it must refuse to start) and returns its output and
+    // "exit=<status>".
+    std::string run(const std::string& config,
+                    const std::string& args){std::vector<std::string> argv;
+for (std::size_t at = 0; at < args.size();) {  // space-separated words
+    const std::size_t end = std::min(args.find(' ', at), args.size());
+    if (end > at) argv.push_back(args.substr(at, end - at));
+    at = end + 1;
+}
+const auto r = HostProcess::run_with_config_text(config, argv, milliseconds{20000});
+return r.output + "exit=" + std::to_string(r.exit_code);
+}
+}
+;
 
 TEST(HostStartup, PluginRefusalIsPrintedAndExitIsNonZero) {
     const std::string out = run(base_config(), "--set presence.offline_grace_s=soon");
@@ -482,8 +493,8 @@ TEST(HostStartup, ASecondHostOnAPortInUseFailsNamingThePort) {
     for (const auto& [first_reuses, second_reuses] :
          std::vector<std::pair<bool, bool>>{{false, false}, {false, true}, {true, false}}) {
         const std::string what = std::to_string(first_reuses) + "/" + std::to_string(second_reuses);
-        HostProcess first(base_config() + (first_reuses ? "host.reuse_port = true\n" : ""));
-        CHECK_TRUE_TEXT(first.started(), what.c_str());
+        HostProcess first(config(base_config() + (first_reuses ? "host.reuse_port = true\n" : "")));
+        CHECK_TRUE_TEXT(first.start(), what.c_str());
         const std::string where = "127.0.0.1:" + std::to_string(first.port());
         const std::string out = run(
             base_config() + (second_reuses ? "host.reuse_port = true\n" : ""), "--listen " + where);
@@ -493,7 +504,7 @@ TEST(HostStartup, ASecondHostOnAPortInUseFailsNamingThePort) {
         STRCMP_CONTAINS_TEXT("exit=1", out.c_str(), what.c_str());
         // The first host is unaffected.
         WsClient client;
-        CHECK_EQUAL(101, client.connect(first.port(), "/ws?token=" + token_for("alice")));
+        CHECK_EQUAL(101, client.connect_status(first.port(), "/ws?token=" + token_for("alice")));
         CHECK_TRUE(client.wait_for("presence_snapshot"));
     }
 }
@@ -529,12 +540,14 @@ std::string json_field(const std::string& body, const std::string& key) {
 // hostname-pid) and counts its own connections; health requests land on either host too, so
 // asking a few times hears from both: both served some of the 20, together all of them.
 TEST(ReusePort, TwoHostsShareOnePortAndBothServeConnections) {
-    const std::string config = base_config() + "host.reuse_port = true\n";
-    HostProcess first(config);
-    CHECK_TRUE_TEXT(first.started(), first.log().c_str());
+    const HostOptions options = config(base_config() + "host.reuse_port = true\n");
+    HostProcess first(options);
+    CHECK_TRUE_TEXT(first.start(), first.output().c_str());
     const int port = first.port();
-    HostProcess second(config, {"--listen", "127.0.0.1:" + std::to_string(port)});
-    CHECK_TRUE_TEXT(second.started(), second.log().c_str());
+    HostOptions second_options = options;
+    second_options.extra_args = {"--listen", "127.0.0.1:" + std::to_string(port)};
+    HostProcess second(second_options);
+    CHECK_TRUE_TEXT(second.start(), second.output().c_str());
     CHECK_EQUAL(port, second.port());
 
     constexpr int kClients = 20;
@@ -542,14 +555,14 @@ TEST(ReusePort, TwoHostsShareOnePortAndBothServeConnections) {
     for (int i = 0; i < kClients; ++i) {
         clients.push_back(std::make_unique<WsClient>());
         const std::string user = "u" + std::to_string(i);
-        CHECK_EQUAL_TEXT(101, clients.back()->connect(port, "/ws?token=" + token_for(user)),
+        CHECK_EQUAL_TEXT(101, clients.back()->connect_status(port, "/ws?token=" + token_for(user)),
                          user.c_str());
         CHECK_TRUE_TEXT(clients.back()->wait_for("presence_snapshot"), user.c_str());
     }
 
     std::map<std::string, int> connections_of;  // instance -> its WebSocket connections
     for (int i = 0; i < 100 && connections_of.size() < 2; ++i) {
-        const auto health = host_test::http_request(port, "GET", "/api/presence/health");
+        const auto health = http_get(port, "/api/presence/health");
         CHECK_EQUAL(200, health.status);
         const std::string instance = json_field(health.body, "instance");
         CHECK_TRUE_TEXT(!instance.empty(), health.body.c_str());
@@ -576,16 +589,19 @@ TEST_GROUP(DescriptorLimit){};
 // spin on accept() failing with EMFILE (lws 4.1.6 logs "accept: errno 24" and retries the
 // still-readable listen socket forever), and must serve again once clients leave.
 TEST(DescriptorLimit, SurplusConnectionsAreRefusedWithoutAnAcceptLoop) {
-    auto host = std::make_unique<HostProcess>(base_config(), std::vector<std::string>{}, 200);
-    CHECK_TRUE(host->started());
+    HostOptions options = config(base_config());
+    options.max_open_files = 200;
+    auto host = std::make_unique<HostProcess>(options);
+    CHECK_TRUE(host->start());
     std::vector<std::unique_ptr<WsClient>> clients;
     int accepted = 0;
     bool refused = false;
     // Until the first refusal (each refusal costs the client's 5 s read timeout).
     for (int i = 0; i < 250 && !refused; ++i) {
         clients.push_back(std::make_unique<WsClient>());
-        const int status = clients.back()->connect(
-            host->port(), "/ws?token=" + token_for("u" + std::to_string(i)), "127.0.0.1");
+        const int status = clients.back()->connect_status(
+            host->port(), "/ws?token=" + token_for("u" + std::to_string(i)),
+            {.source_ip = "127.0.0.1"});
         if (status == 101) ++accepted;
         refused = status != 101;
     }
@@ -594,10 +610,10 @@ TEST(DescriptorLimit, SurplusConnectionsAreRefusedWithoutAnAcceptLoop) {
     clients.clear();
     usleep(300 * 1000);  // the host reaps the closed sockets
     WsClient late;
-    CHECK_EQUAL(101, late.connect(host->port(), "/ws?token=" + token_for("late")));
+    CHECK_EQUAL(101, late.connect_status(host->port(), "/ws?token=" + token_for("late")));
     CHECK_TRUE(late.wait_for("presence_snapshot"));
     CHECK_EQUAL(0, host->stop());
-    const std::string log = host->log();
+    const std::string log = host->output();
     CHECK_TRUE_TEXT(log.find("errno 24") == std::string::npos, log.substr(0, 300).c_str());
 }
 
@@ -607,14 +623,14 @@ TEST_GROUP(EventLibHosts){};
 // stop on both signals with exit 0 after destroying (and so flushing) the plugin.
 TEST(EventLibHosts, DefaultLoopIsLibevAndStopsCleanlyOnSigintAndSigterm) {
     for (int signum : {SIGINT, SIGTERM}) {
-        HostProcess host(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
-                         "\nhost.log_level = info\n");
-        CHECK_TRUE(host.started());
+        HostProcess host(config(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") +
+                                kSecret + "\nhost.log_level = info\n"));
+        CHECK_TRUE(host.start());
         WsClient client;
-        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+        CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for("alice")));
         CHECK_TRUE(client.wait_for("presence_snapshot"));
-        CHECK_EQUAL(0, host.stop(signum));
-        const std::string log = host.log();
+        CHECK_EQUAL(0, host.stop_with(signum));
+        const std::string log = host.output();
         STRCMP_CONTAINS("event loop: libev", log.c_str());
         STRCMP_CONTAINS("end-of-turn writes: io_uring", log.c_str());
         // lws' "E: adopt_socket_readbuf: calling service" on every adopted connection is not
@@ -625,22 +641,22 @@ TEST(EventLibHosts, DefaultLoopIsLibevAndStopsCleanlyOnSigintAndSigterm) {
 }
 
 TEST(EventLibHosts, PollStaysSelectable) {
-    HostProcess host(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
-                     "\nhost.event_lib = poll\nhost.log_level = info\n");
-    CHECK_TRUE(host.started());
+    HostProcess host(config(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") +
+                            kSecret + "\nhost.event_lib = poll\nhost.log_level = info\n"));
+    CHECK_TRUE(host.start());
     WsClient client;
-    CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+    CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(client.wait_for("presence_snapshot"));
-    CHECK_EQUAL(0, host.stop(SIGINT));
-    STRCMP_CONTAINS("event loop: poll", host.log().c_str());
+    CHECK_EQUAL(0, host.stop_with(SIGINT));
+    STRCMP_CONTAINS("event loop: poll", host.output().c_str());
 }
 
 TEST(EventLibHosts, LibevAndLibuvHostsServeAndStopCleanlyOnSigterm) {
     for (const char* lib : {"libev", "libuv"}) {
-        HostProcess host(base_config() + "host.event_lib = " + lib + "\n");
-        CHECK_TRUE_TEXT(host.started(), lib);
+        HostProcess host(config(base_config() + "host.event_lib = " + lib + "\n"));
+        CHECK_TRUE_TEXT(host.start(), lib);
         WsClient client;
-        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+        CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for("alice")));
         CHECK_TRUE(client.wait_for("presence_snapshot"));
         CHECK_EQUAL(0, host.stop());
     }
@@ -654,20 +670,20 @@ TEST_GROUP(TurnEndFlush){};
 // with send() when it is off), libuv from the writable callback the turn asked for.
 TEST(TurnEndFlush, AnswersToMessagesOfOneTurnLeaveInOneWrite) {
     for (const char* lib : {"libev", "poll", "libuv", "libev\nhost.io_uring = off"}) {
-        HostProcess host(base_config() + "host.event_lib = " + lib + "\n");
-        CHECK_TRUE_TEXT(host.started(), lib);
+        HostProcess host(config(base_config() + "host.event_lib = " + lib + "\n"));
+        CHECK_TRUE_TEXT(host.start(), lib);
         WsClient client;
-        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+        CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for("alice")));
         CHECK_TRUE(client.wait_for("presence_snapshot"));
         std::string payload;
-        while (client.read_frame(payload, 200) > 0) {
+        while (client.read_frame(payload, milliseconds{200}) > 0) {
         }  // whatever else the connect produced
-        const long before = client.data_segments_received();
+        const long before = data_segments_received(client);
         CHECK_TRUE(before > 0);
         const std::string heartbeat = R"({"type":"presence_heartbeat","idle":false})";
         CHECK_TRUE(client.send_texts_in_one_write({heartbeat, heartbeat, heartbeat}));
         for (int i = 0; i < 3; ++i) CHECK_TRUE_TEXT(client.wait_for("presence_heartbeat_ack"), lib);
-        CHECK_EQUAL_TEXT(before + 1, client.data_segments_received(), lib);
+        CHECK_EQUAL_TEXT(before + 1, data_segments_received(client), lib);
         CHECK_EQUAL(0, host.stop());
     }
 }
@@ -678,11 +694,11 @@ TEST(TurnEndFlush, AnswersToMessagesOfOneTurnLeaveInOneWrite) {
 TEST(TurnEndFlush, WriteIntervalHoldsFramesForARecentlyWrittenConnection) {
     const std::string heartbeat = R"({"type":"presence_heartbeat","idle":false})";
     for (int interval_ms : {300, 0}) {
-        HostProcess host(base_config() + "host.write_interval_ms = " + std::to_string(interval_ms) +
-                         "\n");
-        CHECK_TRUE(host.started());
+        HostProcess host(config(base_config() +
+                                "host.write_interval_ms = " + std::to_string(interval_ms) + "\n"));
+        CHECK_TRUE(host.start());
         WsClient client;
-        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
+        CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for("alice")));
         CHECK_TRUE(client.wait_for("presence_snapshot"));
         usleep(400 * 1000);  // longer than the interval: the next write is not held
         auto ms_since = [](const timespec& from) {

@@ -3,11 +3,13 @@
 // that never read are held to the global outbound budget (largest backlogs cut first), and
 // the abuse close reaches a client that is still sending as 1008, not as a reset (1006).
 // Figures are printed (tests/bench/RESULTS.md, "Outgoing path"); none is a pass/fail check.
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,13 +20,18 @@
 #include <vector>
 
 #include "host_process.hpp"
+#include "http_client.hpp"
 #include "token.hpp"
+#include "ws_client.hpp"
 
 // CppUTest last: its leak-detecting operator new macros break STL headers after it.
 #include <CppUTest/TestHarness.h>
 
-using host_test::HostProcess;
-using host_test::WsClient;
+using presence::test::HostOptions;
+using presence::test::HostProcess;
+using presence::test::http_send;
+using presence::test::WsClient;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -33,6 +40,11 @@ const char* kHeartbeat = R"({"type":"presence_heartbeat","idle":false})";
 
 std::string token_for(const std::string& user) {
     return presence_host::mint_token(kSecret, user, static_cast<int64_t>(time(nullptr)) + 600);
+}
+
+// The launcher's options from a settings file's text.
+HostOptions config(const std::string& text) {
+    return HostOptions().config_text(text);
 }
 
 std::string base_config() {
@@ -100,7 +112,7 @@ double longest_heartbeat_ms(WsClient& client, const std::atomic<bool>& stop) {
     while (!stop.load()) {
         const auto start = std::chrono::steady_clock::now();
         const bool ok = client.send_text(kHeartbeat) &&
-                        client.wait_for("presence_heartbeat_ack", nullptr, 20000);
+                        client.wait_for("presence_heartbeat_ack", nullptr, milliseconds{20000});
         longest = std::max(longest, ms_since(start));
         if (!ok) break;
         usleep(25 * 1000);
@@ -118,10 +130,10 @@ TEST_GROUP(HostOutbound){};
 TEST(HostOutbound, UserWithAHundredThousandFriendsGetsTheWholeSnapshot) {
     constexpr int kFriends = 100000;
     FriendsFile friends("big", kFriends);
-    HostProcess host(base_config() + "presence.friends_file = " + friends.path() + "\n");
-    CHECK_TRUE(host.started());
+    HostProcess host(config(base_config() + "presence.friends_file = " + friends.path() + "\n"));
+    CHECK_TRUE(host.start());
     WsClient watcher;
-    CHECK_EQUAL(101, watcher.connect(host.port(), "/ws?token=" + token_for("watcher")));
+    CHECK_EQUAL(101, watcher.connect_status(host.port(), "/ws?token=" + token_for("watcher")));
     CHECK_TRUE(watcher.wait_for("presence_snapshot"));
     std::atomic<bool> done{false};
     double longest_ms = 0;
@@ -130,9 +142,9 @@ TEST(HostOutbound, UserWithAHundredThousandFriendsGetsTheWholeSnapshot) {
     const long rss_before = rss_kib(host.pid());
     const auto start = std::chrono::steady_clock::now();
     WsClient big;
-    CHECK_EQUAL(101, big.connect(host.port(), "/ws?token=" + token_for("big")));
+    CHECK_EQUAL(101, big.connect_status(host.port(), "/ws?token=" + token_for("big")));
     std::string snapshot;
-    const bool got = big.wait_for("\"presence_snapshot\"", &snapshot, 20000);
+    const bool got = big.wait_for("\"presence_snapshot\"", &snapshot, milliseconds{20000});
     const double connect_ms = ms_since(start);
     done.store(true);
     beats.join();
@@ -154,13 +166,13 @@ TEST(HostOutbound, UserWithAHundredThousandFriendsGetsTheWholeSnapshot) {
 // is bounded (here 64 KiB), so it is cut off with 1008 while its friend, who reads, is not.
 TEST(HostOutbound, ClientThatNeverReadsIsStillCutBehindItsBigSnapshot) {
     FriendsFile friends("big", 100000);
-    HostProcess host(base_config() + "presence.friends_file = " + friends.path() +
-                     "\nhost.max_queue_bytes = 65536\nhost.max_queue_frames = 65536\n");
-    CHECK_TRUE(host.started());
+    HostProcess host(config(base_config() + "presence.friends_file = " + friends.path() +
+                            "\nhost.max_queue_bytes = 65536\nhost.max_queue_frames = 65536\n"));
+    CHECK_TRUE(host.start());
     WsClient big, friend0;
-    CHECK_EQUAL(101, big.connect(host.port(), "/ws?token=" + token_for("big")));
+    CHECK_EQUAL(101, big.connect_status(host.port(), "/ws?token=" + token_for("big")));
     limit_receive_buffer(big);  // and it never reads
-    CHECK_EQUAL(101, friend0.connect(host.port(), "/ws?token=" + token_for("f000000")));
+    CHECK_EQUAL(101, friend0.connect_status(host.port(), "/ws?token=" + token_for("f000000")));
     CHECK_TRUE(friend0.wait_for("presence_snapshot"));
     // Each op changes what big and f000000 see of each other: one frame each. f000000 reads
     // its frames after each request; big's wait behind its snapshot until they pass the bound.
@@ -172,15 +184,14 @@ TEST(HostOutbound, ClientThatNeverReadsIsStillCutBehindItsBigSnapshot) {
     ops += "]}";
     bool cut = false;
     for (int request = 0; request < 40 && !cut; ++request) {
-        CHECK_EQUAL(200, host_test::http_request(host.port(), "POST", "/admin/friendships",
-                                                 "admin-token", ops)
-                             .status);
+        CHECK_EQUAL(
+            200, http_send(host.port(), "POST", "/admin/friendships", ops, "admin-token").status);
         std::string payload;
-        while (friend0.read_frame(payload, 300) == 1) {
+        while (friend0.read_frame(payload, milliseconds{300}) == 1) {
         }
-        cut = host.log().find("outgoing queue full, closing (1008)") != std::string::npos;
+        cut = host.output().find("outgoing queue full, closing (1008)") != std::string::npos;
     }
-    CHECK_TEXT(cut, host.log().c_str());
+    CHECK_TEXT(cut, host.output().c_str());
     CHECK_TRUE(friend0.send_text(kHeartbeat));
     CHECK_TRUE(friend0.wait_for("presence_heartbeat_ack"));
     // When big reads at last: the whole snapshot (the frame in progress is finished), then
@@ -188,7 +199,7 @@ TEST(HostOutbound, ClientThatNeverReadsIsStillCutBehindItsBigSnapshot) {
     std::string payload;
     int opcode = 0;
     bool whole_snapshot = false;
-    while ((opcode = big.read_frame(payload, 5000)) == 1) {
+    while ((opcode = big.read_frame(payload, milliseconds{5000})) == 1) {
         if (payload.find("presence_snapshot") != std::string::npos) {
             whole_snapshot = count_of(payload, "\"user_id\":") == 100001;
         }
@@ -205,10 +216,10 @@ TEST(HostOutbound, ClientThatNeverReadsIsStillCutBehindItsBigSnapshot) {
 // clients that read are untouched. Answers of 5,000 users (~550 KB; max_batch raised) so a
 // hog owes more than the kernel's socket buffers take (~4 MB here): the rest is the host's.
 TEST(HostOutbound, QueryHogsAreHeldToTheGlobalBudgetLargestFirst) {
-    HostProcess host(base_config() +
-                     "host.max_queue_bytes = 16777216\nhost.max_outbound_bytes = 25165824\n"
-                     "presence.max_batch = 5000\npresence.max_message_bytes = 1048576\n");
-    CHECK_TRUE(host.started());
+    HostProcess host(config(base_config() +
+                            "host.max_queue_bytes = 16777216\nhost.max_outbound_bytes = 25165824\n"
+                            "presence.max_batch = 5000\npresence.max_message_bytes = 1048576\n"));
+    CHECK_TRUE(host.start());
     // 20 queries (the query burst) of `ids` ids, 48 bytes each: ~110 bytes per answered user.
     auto queries = [](int ids, const std::string& tag) {
         std::string query = "{\"type\":\"presence_query\",\"user_ids\":[";
@@ -223,14 +234,14 @@ TEST(HostOutbound, QueryHogsAreHeldToTheGlobalBudgetLargestFirst) {
     constexpr int kGood = 2, kSmall = 6, kBig = 6;
     std::vector<WsClient> good(kGood), small(kSmall), big(kBig);
     for (int i = 0; i < kGood; ++i) {
-        CHECK_EQUAL(101, good[i].connect(host.port(),
-                                         "/ws?token=" + token_for("good" + std::to_string(i))));
+        CHECK_EQUAL(101, good[i].connect_status(
+                             host.port(), "/ws?token=" + token_for("good" + std::to_string(i))));
         CHECK_TRUE(good[i].wait_for("presence_snapshot"));
     }
     const long rss_before = rss_kib(host.pid());
     long rss_peak = rss_before;
     auto hog = [&](WsClient& client, const std::string& user, int ids) {
-        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for(user)));
+        CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for(user)));
         limit_receive_buffer(client);
         CHECK_TRUE(client.send_texts_in_one_write(queries(ids, user.substr(0, 2))));
         usleep(500 * 1000);  // answered meanwhile, and never read
@@ -245,14 +256,14 @@ TEST(HostOutbound, QueryHogsAreHeldToTheGlobalBudgetLargestFirst) {
     for (int i = 0; i < kSmall; ++i) hog(small[i], "sm" + std::to_string(i), 500);
     for (int i = 0; i < kBig; ++i) hog(big[i], "bg" + std::to_string(i), 5000);
 
-    const std::string log = host.log();
+    const std::string log = host.output();
     const size_t cuts = count_of(log, "outbound budget:");
     CHECK_TEXT(cuts >= 1, log.c_str());
     // The small hogs lost nothing: all 20 answers, and the connection is open.
     for (WsClient& client : small) {
         int answers = 0;
         std::string payload;
-        while (answers < 20 && client.read_frame(payload, 5000) == 1) {
+        while (answers < 20 && client.read_frame(payload, milliseconds{5000}) == 1) {
             if (payload.find("presence_result") != std::string::npos) ++answers;
         }
         LONGS_EQUAL(20, answers);
@@ -267,7 +278,7 @@ TEST(HostOutbound, QueryHogsAreHeldToTheGlobalBudgetLargestFirst) {
         std::string payload;
         int opcode = 0;
         int answers = 0;
-        while ((opcode = client.read_frame(payload, 5000)) == 1 && ++answers < 20) {
+        while ((opcode = client.read_frame(payload, milliseconds{5000})) == 1 && ++answers < 20) {
         }
         if (opcode == 8) {
             LONGS_EQUAL(1008, (static_cast<unsigned char>(payload[0]) << 8) |
@@ -289,21 +300,39 @@ TEST(HostOutbound, QueryHogsAreHeldToTheGlobalBudgetLargestFirst) {
 // must read a 1008 close frame every time, not lose it to a TCP reset (1006). 50 rounds; the
 // client reads right away or only after up to 80 ms of sending.
 TEST(HostOutbound, AbuseCloseArrivesAs1008WhileTheClientKeepsSending) {
-    HostProcess host(base_config());
-    CHECK_TRUE(host.started());
+    HostProcess host(config(base_config()));
+    CHECK_TRUE(host.start());
     std::map<std::string, int> outcomes;
     for (int round = 0; round < 50; ++round) {
         WsClient client;
-        CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("abuser")));
+        CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for("abuser")));
         std::atomic<bool> stop{false};
-        std::thread sender([&] {
-            const std::vector<std::string> bad(20, "{");
-            while (!stop.load() && client.send_texts_in_one_write(bad)) usleep(1000);
+        // Straight to the socket: the client object stays the reading thread's.
+        std::string bad;
+        const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
+        for (int i = 0; i < 20; ++i)
+            presence::test::append_ws_frame(bad, presence::test::WsOpcode::Text, "{", true, mask);
+        std::thread sender([&, fd = client.fd()] {
+            // The socket is non-blocking: wait for room, and never leave half a batch.
+            for (std::size_t off = 0; !stop.load();) {
+                const ssize_t n = send(fd, bad.data() + off, bad.size() - off, MSG_NOSIGNAL);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+                    pollfd p{fd, POLLOUT, 0};
+                    poll(&p, 1, 100);
+                    continue;
+                }
+                if (n <= 0) break;
+                off += static_cast<std::size_t>(n);
+                if (off == bad.size()) {
+                    off = 0;
+                    usleep(1000);
+                }
+            }
         });
         usleep(static_cast<useconds_t>(round % 5) * 20 * 1000);
         std::string payload;
         int opcode = 0;
-        while ((opcode = client.read_frame(payload, 5000)) == 1) {
+        while ((opcode = client.read_frame(payload, milliseconds{5000})) == 1) {
         }
         stop.store(true);
         shutdown(client.fd(), SHUT_RDWR);  // a send blocked in the sender thread returns
@@ -324,17 +353,11 @@ TEST(HostOutbound, AbuseCloseArrivesAs1008WhileTheClientKeepsSending) {
 // host.max_outbound_bytes must be a number of bytes no smaller than one connection's bound;
 // anything else stops the host with a reason naming the key.
 TEST(HostOutbound, NonsenseOutboundBudgetIsRefusedWithItsName) {
-    char pattern[] = "/tmp/presence-outbound-XXXXXX";
-    CHECK_TRUE(mkdtemp(pattern) != nullptr);
-    const std::string config = std::string(pattern) + "/host.conf";
     for (const char* value : {"lots", "-1", "0", "1048576"}) {  // the last < max_queue_bytes
-        std::ofstream(config) << base_config() << "host.max_outbound_bytes = " << value << "\n";
-        const std::string out = host_test::run_and_capture(
-            "timeout 20 " + std::string(PRESENCE_HOST_EXE) + " --config " + config + " --plugin " +
-            PRESENCE_PLUGIN_SO + " 2>&1 >/dev/null; echo \"exit=$?\"");
+        const auto r = HostProcess::run_with_config_text(
+            base_config() + "host.max_outbound_bytes = " + value + "\n", {}, milliseconds{20000});
+        const std::string out = r.output + "exit=" + std::to_string(r.exit_code);
         STRCMP_CONTAINS("host.max_outbound_bytes", out.c_str());
         STRCMP_CONTAINS("exit=2", out.c_str());
     }
-    std::remove(config.c_str());
-    rmdir(pattern);
 }
