@@ -91,8 +91,11 @@ struct HostOptions {
     size_t max_message_bytes = 65536;
     bool demo = false;
     int log_level = PRESENCE_LOG_INFO;
-    // epoll through lws' libev plugin by default: poll() hands the kernel every descriptor
-    // on every loop turn, which at ~20,000 sockets costs ~46 % CPU for heartbeats alone.
+    // "libev" (default): the fast path, epoll through lws' libev plugin on the host's own
+    // loop, with the host's acceptor and end-of-turn writer. "poll": the plain path, lws'
+    // own listener and poll() loop, frames written from the writable callback (how lws'
+    // minimal examples drive a server): poll() hands the kernel every descriptor on every
+    // turn, which at ~20,000 sockets costs ~46 % CPU for heartbeats alone.
     std::string event_lib = "libev";
     // True when event_lib is the default rather than the operator's choice: if the evlib
     // plugin cannot be loaded, start() falls back to poll instead of refusing to start.
@@ -109,12 +112,12 @@ struct HostOptions {
     // to 1,000 connections it took the server from 94 % to 85 % of its core and p99 from
     // 13-28 ms to ~12 ms (3 frames per write instead of 2.3); a lone frame is not delayed.
     int64_t write_interval_us = 10'000;
-    // libev and poll: the end-of-turn writes of all connections go to the kernel in one
+    // libev: the end-of-turn writes of all connections go to the kernel in one
     // io_uring submit instead of one send() each (socket_ring.hpp); off, or where the kernel
     // refuses io_uring, each connection's write is its own send().
     bool io_uring = true;
     // host.reuse_port: SO_REUSEPORT on the listening socket, so several hosts share one port.
-    // libev only (the host's own listener); read_host_options refuses it with poll and libuv.
+    // libev only (the host's own listener); read_host_options refuses it with poll.
     bool reuse_port = false;
     // libev: sockets held until their request has arrived (pending_sockets.hpp): at most
     // host.max_pending_sockets, host.max_pending_per_address from one source, each for at
@@ -136,9 +139,8 @@ class HostServer {
     // Serves until stop() (signal-safe) is called; then destroys the plugin. Returns 0.
     int run();
     void stop();
-    // libuv/libev only, on the loop thread: from lws' signal watcher (libuv) or after our
-    // signal handler woke the loop (libev).
-    void stop_event_lib_loop();
+    // libev only, on the loop thread, after our signal handler woke the loop.
+    void stop_own_loop();
 
     // --- used by the lws callback (ws_server.cpp, http_routes.cpp) ---
     int on_lws_event(lws* wsi, int reason, void* user, void* in, size_t len);
@@ -238,8 +240,8 @@ class HostServer {
     FrameBatch batch_;
     // libev (the default): our own loop, so frames can be written at the end of each turn.
     std::unique_ptr<OwnedEvLoop> ev_loop_;
-    // True when something calls flush_pending_writes() at the end of every loop turn (libev
-    // and poll); false with libuv, where each frame asks lws for a writable callback.
+    // True when something calls flush_pending_writes() at the end of every loop turn (libev);
+    // false with poll (the plain path), where each frame asks lws for a writable callback.
     bool flush_at_turn_end_ = false;
     // Connections with frames queued this turn, in the order they were first owed one.
     std::vector<uint64_t> pending_flush_;

@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -55,15 +54,6 @@ const lws_protocols kProtocols[] = {
     // each a loop turn of its own.
     {"presence", protocol_callback, sizeof(SessionSlot), 512, 0, nullptr, FrameBatch::kMaxBytes},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0}};
-
-// With libuv, lws watches SIGINT/SIGTERM itself (replacing our sigaction handler) and runs
-// the loop inside lws_service until the context is destroyed. This callback runs on the loop
-// thread, so it may flush the plugin and destroy the context right here; lws_service then
-// returns and run() finishes the teardown. (With libev the loop is ours and lws installs no
-// signal watcher: our handler wakes the loop, see LWS_CALLBACK_EVENT_WAIT_CANCELLED.)
-void event_lib_signal(void*, int signum) {
-    if (g_server && (signum == SIGINT || signum == SIGTERM)) g_server->stop_event_lib_loop();
-}
 
 // No lws validity pings: liveness is the plugin's heartbeat timeout. lws 4.1 keeps every
 // connection's validity timer in one sorted list and re-sorts it on each received frame, an
@@ -135,9 +125,6 @@ bool HostServer::start(std::string& error) {
     lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    if (options_.event_lib == "libuv") info.options |= LWS_SERVER_OPTION_LIBUV;
-    if (options_.event_lib == "libev") info.options |= LWS_SERVER_OPTION_LIBEV;
-    if (options_.event_lib != "poll") info.signal_cb = event_lib_signal;
     // A connection waiting for a header table (see max_http_header_pool) is on lws' pending
     // timeout; during a reconnect storm of ~20,000 sockets the wait may exceed lws' default
     // and the waiters were reset. 60 s lets a storm drain through the pool.
@@ -159,15 +146,18 @@ bool HostServer::start(std::string& error) {
     // at a few hundred bytes of host memory. Why the default is 8192: see HostOptions.
     info.max_http_header_pool = static_cast<unsigned short>(options_.header_tables);
     if (options_.event_lib == "libev") {
-        // Our loop, not lws' own: lws then installs no SIGINT watcher (our sigaction handler
-        // stops the host for both signals) and we get the end-of-turn hook (owned_ev_loop.hpp).
+        // The fast path: our loop, not lws' own, so lws installs no SIGINT watcher (our
+        // sigaction handler stops the host for both signals) and we get the end-of-turn hook
+        // (owned_ev_loop.hpp). A libev that cannot make a loop counts as libev missing.
         ev_loop_ = std::make_unique<OwnedEvLoop>();
         if (ev_loop_->ok()) {
+            info.options |= LWS_SERVER_OPTION_LIBEV;
             info.foreign_loops = ev_loop_->foreign_loops();
-            info.signal_cb = nullptr;
+            context_ = lws_create_context(&info);
         }
+    } else {
+        context_ = lws_create_context(&info);  // the plain path: lws' own poll() loop
     }
-    context_ = lws_create_context(&info);
     // No fallback with host.reuse_port: poll's listener (lws') cannot share the port.
     if (!context_ && options_.event_lib_fallback && options_.event_lib != "poll" &&
         !options_.reuse_port) {
@@ -177,8 +167,7 @@ bool HostServer::start(std::string& error) {
                                 "falling back to poll")
                                    .c_str());
         options_.event_lib = "poll";
-        info.options &= ~static_cast<uint64_t>(LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_LIBUV);
-        info.signal_cb = nullptr;
+        info.options &= ~static_cast<uint64_t>(LWS_SERVER_OPTION_LIBEV);
         info.foreign_loops = nullptr;
         ev_loop_.reset();
         context_ = lws_create_context(&info);
@@ -200,8 +189,9 @@ bool HostServer::start(std::string& error) {
             ev_loop_->on_turn_end(
                 [](void* server) { static_cast<HostServer*>(server)->on_turn_end(); }, this);
         }
-        // libuv: no turn-end hook here, so each queued frame asks for a writable callback.
-        flush_at_turn_end_ = options_.event_lib != "libuv";
+        // The plain path (poll) has no turn-end writer: each queued frame asks lws for a
+        // writable callback, as lws' minimal examples do.
+        flush_at_turn_end_ = ev_loop_ != nullptr;
         if (flush_at_turn_end_) {
             std::string why = "off (host.io_uring)";
             if (options_.io_uring && ring_.open(why)) {
@@ -300,16 +290,14 @@ bool HostServer::start(std::string& error) {
 int HostServer::run() {
     schedule_tick();
     if (ev_loop_) {
-        ev_loop_->run();  // until stop_event_lib_loop()
+        ev_loop_->run();  // until stop_own_loop()
     } else {
         while (!stopping_.load()) {
             if (lws_service(context_, 0) < 0) break;
-            // poll: lws_service is one loop turn, so its end is here.
-            if (flush_at_turn_end_) flush_pending_writes();
         }
     }
     destroy_plugin();
-    lws_context_destroy(context_);  // for event libs, the second call finishes the teardown
+    lws_context_destroy(context_);
     context_ = nullptr;
     return 0;
 }
@@ -512,15 +500,11 @@ void HostServer::destroy_plugin() {
     plugin_ = nullptr;
 }
 
-void HostServer::stop_event_lib_loop() {
+void HostServer::stop_own_loop() {
     stopping_.store(true);
-    destroy_plugin();  // the store is flushed here, whatever the loop does next
-    if (ev_loop_) {
-        ev_loop_->pause_reading();  // no new connections while stopping
-        ev_loop_->stop();           // run() returns after this turn and destroys the context
-        return;
-    }
-    lws_context_destroy(context_);  // stops libuv's loop; lws_service returns
+    destroy_plugin();           // the store is flushed here, whatever the loop does next
+    ev_loop_->pause_reading();  // no new connections while stopping
+    ev_loop_->stop();           // run() returns after this turn and destroys the context
 }
 
 void HostServer::stop() {
@@ -618,7 +602,7 @@ int HostServer::on_lws_event(lws* wsi, int reason_int, void* user, void* in, siz
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
             // libev: SIGINT and SIGTERM come through our own handler, which can only wake the
             // loop. Finish the stop here, on the loop thread.
-            if (stopping_.load() && options_.event_lib == "libev") stop_event_lib_loop();
+            if (stopping_.load() && ev_loop_) stop_own_loop();
             if (plugin_ && !stopping_.load()) {
                 api_->on_wake(plugin_);
                 finish_friendship_writes();

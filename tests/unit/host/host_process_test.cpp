@@ -454,8 +454,9 @@ TEST(HostStartup, MalformedConfigLineIsAnErrorWithItsLineNumber) {
 }
 
 TEST(HostStartup, HostSettingWithANonsenseValueIsRefusedWithItsName) {
-    for (const char* line : {"host.io_uring = maybe", "host.write_interval_ms = 5000",
-                             "host.event_lib = select", "host.reuse_port = maybe"}) {
+    for (const char* line :
+         {"host.io_uring = maybe", "host.write_interval_ms = 5000", "host.event_lib = select",
+          "host.event_lib = libuv", "host.reuse_port = maybe"}) {
         const std::string key = std::string(line).substr(0, std::string(line).find(' '));
         const std::string out = run(base_config() + line + "\n", "");
         STRCMP_CONTAINS(key.c_str(), out.c_str());
@@ -463,17 +464,23 @@ TEST(HostStartup, HostSettingWithANonsenseValueIsRefusedWithItsName) {
     }
 }
 
-// host.reuse_port needs the host's own listener (libev): lws 4.1's (poll, libuv) cannot share
-// its port, so asking for both is a settings error naming the keys.
-TEST(HostStartup, ReusePortWithPollOrLibuvIsRefusedNamingTheKeys) {
-    for (const char* lib : {"poll", "libuv"}) {
-        const std::string out =
-            run(base_config() + "host.reuse_port = true\nhost.event_lib = " + lib + "\n", "");
-        STRCMP_CONTAINS("host.reuse_port", out.c_str());
-        STRCMP_CONTAINS("host.event_lib = libev", out.c_str());
-        STRCMP_CONTAINS(lib, out.c_str());
-        STRCMP_CONTAINS("exit=2", out.c_str());
-    }
+// host.reuse_port needs the host's own listener (libev): lws 4.1's (poll) cannot share its
+// port, so asking for both is a settings error naming the keys.
+TEST(HostStartup, ReusePortWithPollIsRefusedNamingTheKeys) {
+    const std::string out =
+        run(base_config() + "host.reuse_port = true\nhost.event_lib = poll\n", "");
+    STRCMP_CONTAINS("host.reuse_port", out.c_str());
+    STRCMP_CONTAINS("host.event_lib = libev", out.c_str());
+    STRCMP_CONTAINS("poll", out.c_str());
+    STRCMP_CONTAINS("exit=2", out.c_str());
+}
+
+// libuv was a third write path no user needed; asking for it says so.
+TEST(HostStartup, LibuvIsRefusedSayingSo) {
+    const std::string out = run(base_config() + "host.event_lib = libuv\n", "");
+    STRCMP_CONTAINS("host.event_lib must be libev or poll", out.c_str());
+    STRCMP_CONTAINS("libuv is no longer supported", out.c_str());
+    STRCMP_CONTAINS("exit=2", out.c_str());
 }
 
 // A second host on a port in use fails (exit 1) saying so and naming the port, unless both
@@ -635,8 +642,8 @@ TEST(EventLibHosts, PollStaysSelectable) {
     STRCMP_CONTAINS("event loop: poll", host.log().c_str());
 }
 
-TEST(EventLibHosts, LibevAndLibuvHostsServeAndStopCleanlyOnSigterm) {
-    for (const char* lib : {"libev", "libuv"}) {
+TEST(EventLibHosts, LibevAndPollHostsServeAndStopCleanlyOnSigterm) {
+    for (const char* lib : {"libev", "poll"}) {
         HostProcess host(base_config() + "host.event_lib = " + lib + "\n");
         CHECK_TRUE_TEXT(host.started(), lib);
         WsClient client;
@@ -650,10 +657,10 @@ TEST_GROUP(TurnEndFlush){};
 
 // Frames owed to one connection within one loop turn leave in one write (issue 4): three
 // heartbeats in one TCP segment are read in one turn, and their three acks arrive in ONE data
-// segment, with each loop: libev and poll write at the end of the turn (through io_uring, or
-// with send() when it is off), libuv from the writable callback the turn asked for.
+// segment, on both paths: libev writes at the end of the turn (through io_uring, or with
+// send() when it is off), poll (the plain path) from the writable callback the turn asked for.
 TEST(TurnEndFlush, AnswersToMessagesOfOneTurnLeaveInOneWrite) {
-    for (const char* lib : {"libev", "poll", "libuv", "libev\nhost.io_uring = off"}) {
+    for (const char* lib : {"libev", "poll", "libev\nhost.io_uring = off"}) {
         HostProcess host(base_config() + "host.event_lib = " + lib + "\n");
         CHECK_TRUE_TEXT(host.started(), lib);
         WsClient client;
