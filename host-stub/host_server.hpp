@@ -1,6 +1,25 @@
 // The state of one running presence-host: the plugin instance, the libwebsockets context, and
 // the live WebSocket connections and HTTP requests. Everything here is touched from the loop
 // thread only; the plugin reaches us from other threads solely through wake() and log().
+//
+// HostServer's code is split by concern, one file each (docs/architecture.md, "presence-host"):
+//   host_start.cpp          start() in named steps, run, stop, the plugin's tick
+//   lws_bridge.cpp          the lws protocol callback: filter, established, receive, closed
+//   lws_writes.cpp          how a frame leaves through lws: writable callback, close frame
+//   turn_writer.cpp         (fast path) the end-of-turn writes, through io_uring or send()
+//   acceptor.cpp            (fast path) the host's own listener and held sockets
+//   slow_reader_cutoff.cpp  queueing a frame, and cutting off slow readers (1008)
+//   plugin_bridge.cpp       the presence_host_api table the plugin calls
+//   http_routes.cpp         the HTTP half of the lws callback
+//
+// Two paths, chosen once in start() (create_context) and asked everywhere by fast_path():
+// - fast (host.event_lib = libev, the default): the host runs the libev loop lws uses, accepts
+//   connections itself (acceptor.cpp) and writes every connection's frames at the end of each
+//   loop turn (turn_writer.cpp), through one io_uring submit or one send() each (host.io_uring).
+// - plain (host.event_lib = poll): lws' own listener and poll() loop; a queued frame asks for a
+//   writable callback and leaves from there (lws_writes.cpp), as lws' minimal examples do. The
+//   reference for how a host drives the plugin; the protections of the acceptor (held-socket
+//   caps, JSON 400 for a bad %-escape, the unmasked-frame check) are not on it.
 #pragma once
 
 #include <libwebsockets.h>
@@ -17,6 +36,7 @@
 #include "frame_batch.hpp"
 #include "frame_mask_guard.hpp"
 #include "friendship_table.hpp"
+#include "idle_writables.hpp"
 #include "listen_socket.hpp"
 #include "outbound_queue.hpp"
 #include "owned_ev_loop.hpp"
@@ -45,10 +65,7 @@ struct Connection {
     bool flush_pending = false;    // listed in HostServer::pending_flush_ for this loop turn
     int64_t next_write_us = 0;     // host.write_interval_ms: not written again before this
     std::string close_reason;      // the plugin's reason, copied (it is borrowed)
-    // Writable callbacks with nothing to write (what lws' pong to a ping leaves behind), in
-    // the current one-second window: a ping flood is closed with 1008 (note_idle_writable).
-    uint32_t idle_window_s = 0;
-    uint32_t idle_writables = 0;
+    IdleWritables idle;            // a ping flood is closed with 1008 (note_idle_writable)
 };
 
 // One HTTP request from arrival to the last byte of its answer.
@@ -142,10 +159,10 @@ class HostServer {
     // libev only, on the loop thread, after our signal handler woke the loop.
     void stop_own_loop();
 
-    // --- used by the lws callback (ws_server.cpp, http_routes.cpp) ---
+    // --- used by the lws callback (lws_bridge.cpp, http_routes.cpp) ---
     int on_lws_event(lws* wsi, int reason, void* user, void* in, size_t len);
 
-    // --- host callbacks for the plugin (host_callbacks.cpp) ---
+    // --- host callbacks for the plugin (plugin_bridge.cpp) ---
     int send(uint64_t conn_id, const char* data, size_t len);
     size_t send_many(const uint64_t* ids, size_t n, const char* data, size_t len);
     void close(uint64_t conn_id, uint16_t code, const char* reason);
@@ -161,21 +178,49 @@ class HostServer {
     std::string authenticate(lws* wsi, const std::string& bearer, const std::string& query);
 
   private:
-    // WebSocket side (ws_server.cpp)
+    // The fast path (libev, own acceptor, end-of-turn writer) or the plain one (poll): the one
+    // mode check. Decided in create_context, before anything else is set up.
+    bool fast_path() const { return ev_loop_ != nullptr; }
+
+    // start(), step by step (host_start.cpp)
+    bool create_context(std::string& error);
+    void set_up_fast_path();
+    bool create_vhost(std::string& error);
+    bool open_friendship_table(std::string& error);
+    bool create_plugin(std::string& error);
+    bool watch_new_connections(std::string& error);
+    void announce_listening();
+    void destroy_plugin();
+    void trim_heap_after_handshakes();
+    void schedule_tick();
+    static void tick_callback(lws_sorted_usec_list_t* sul);
+
+    // The lws protocol callback, WebSocket side (lws_bridge.cpp)
     int on_filter_ws(lws* wsi);
     void on_established(lws* wsi, SessionSlot* slot);
     void on_receive(Connection& conn, const char* data, size_t len);
-    int on_ws_writeable(Connection& conn);
     void note_idle_writable(Connection& conn);
-    void begin_close(Connection& conn, uint16_t code, std::string reason);
+    void refuse_unmasked(Connection& conn);
+    void on_ws_closed(SessionSlot* slot);
+
+    // How a frame leaves through lws (lws_writes.cpp)
+    int on_ws_writeable(Connection& conn);
     int write_queued(Connection& conn);
+    int write_large_frame_piece(Connection& conn);
+    void begin_close(Connection& conn, uint16_t code, std::string reason);
+    int send_close_frame(Connection& conn, uint16_t code, const std::string& reason);
+    void close_linger(Connection& conn);
+
+    // Fast path: the end-of-turn writes (turn_writer.cpp)
+    void on_turn_end();
+    void request_write(Connection& conn);
+    void flush_pending_writes();
     bool stage_queued(Connection& conn);
     void submit_staged_writes();
     void drop_failed_socket(Connection& conn);
-    void request_write(Connection& conn);
-    void flush_pending_writes();
+
+    // Fast path: the host's own acceptor (acceptor.cpp)
     void on_listen_ready();
-    void on_turn_end();
     // What became of a new socket: handed to lws with its request (or answered, or closed),
     // handed over bare (lws reads the request itself), or kept waiting for its request.
     enum class Adoption { WithRequest, Bare, Waiting };
@@ -183,18 +228,11 @@ class HostServer {
     void serve_pending();
     bool listen_work_waiting();
     void note_pending_pressure();
-    void on_ws_closed(SessionSlot* slot);
-    void refuse_unmasked(Connection& conn);
+
+    // Queueing a frame, and the slow-reader / outbound-budget cut-off (slow_reader_cutoff.cpp)
     bool enqueue(Connection& conn, const SharedFrame& frame);
-    int write_large_frame_piece(Connection& conn);
     void cut_off(Connection& conn, const char* reason);
     void enforce_outbound_budget();
-    int send_close_frame(Connection& conn, uint16_t code, const std::string& reason);
-    void close_linger(Connection& conn);
-    void destroy_plugin();
-    void trim_heap_after_handshakes();
-    void schedule_tick();
-    static void tick_callback(lws_sorted_usec_list_t* sul);
 
     // HTTP side (http_routes.cpp)
     int on_http_request(lws* wsi, SessionSlot* slot, const char* uri);
@@ -226,6 +264,7 @@ class HostServer {
         HostServer* owner;
     } tick_timer_{};
     std::atomic<bool> stopping_{false};
+    unsigned int fd_limit_ = 0;  // the process' open-files limit, once lws' context exists
 
     // What every connection's queue holds, against host.max_outbound_bytes; what cut-off
     // connections still owe (the rest of a frame in progress) counts in draining_ instead.
@@ -238,11 +277,9 @@ class HostServer {
     std::vector<std::pair<size_t, Connection*>> backlogs_;
     // One batch buffer for the whole server, reused by every writable callback (loop thread).
     FrameBatch batch_;
-    // libev (the default): our own loop, so frames can be written at the end of each turn.
+    // libev (the fast path): our own loop, so frames can be written at the end of each turn.
+    // Null on the plain path (fast_path()).
     std::unique_ptr<OwnedEvLoop> ev_loop_;
-    // True when something calls flush_pending_writes() at the end of every loop turn (libev);
-    // false with poll (the plain path), where each frame asks lws for a writable callback.
-    bool flush_at_turn_end_ = false;
     // Connections with frames queued this turn, in the order they were first owed one.
     std::vector<uint64_t> pending_flush_;
     std::vector<uint64_t> held_back_;  // owed frames, but written too recently (write_interval)
@@ -272,7 +309,10 @@ class HostServer {
     int64_t last_trim_us_ = 0;
 };
 
-// Fills the table the plugin calls back through (host_callbacks.cpp).
+// Fills the table the plugin calls back through (plugin_bridge.cpp).
 presence_host_api make_host_api(HostServer& server);
+
+// The host's one lws protocol, whose callback reaches HostServer::on_lws_event (lws_bridge.cpp).
+const lws_protocols* lws_protocols_of_host();
 
 }  // namespace presence_host

@@ -32,6 +32,8 @@ namespace {
 
 using namespace presence_host;
 
+// The server the stop signal stops: a sigaction handler gets no user pointer (lws' callbacks
+// do, through the context; see lws_bridge.cpp), so this one is process-wide.
 HostServer* g_running = nullptr;
 
 void on_stop_signal(int) {

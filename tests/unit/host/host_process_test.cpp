@@ -625,7 +625,7 @@ TEST(EventLibHosts, DefaultLoopIsLibevAndStopsCleanlyOnSigintAndSigterm) {
         STRCMP_CONTAINS("event loop: libev", log.c_str());
         STRCMP_CONTAINS("end-of-turn writes: io_uring", log.c_str());
         // lws' "E: adopt_socket_readbuf: calling service" on every adopted connection is not
-        // an error and is filtered out (ws_server.cpp, emit_lws_log).
+        // an error and is filtered out (host_start.cpp, emit_lws_log).
         CHECK_TRUE_TEXT(log.find("calling service") == std::string::npos, log.c_str());
         STRCMP_CONTAINS("stopping: flushing the plugin", log.c_str());
     }
