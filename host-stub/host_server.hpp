@@ -7,7 +7,8 @@
 //   lws_bridge.cpp          the lws protocol callback: filter, established, receive, closed
 //   lws_writes.cpp          how a frame leaves through lws: writable callback, close frame
 //   turn_writer.cpp         (fast path) the end-of-turn writes, through io_uring or send()
-//   acceptor.cpp            (fast path) the host's own listener and held sockets
+//   acceptor.hpp/.cpp       (fast path) the host's own listener and held sockets (class
+//                           Acceptor, no lws in it; lws_bridge.cpp adopts what it hands on)
 //   slow_reader_cutoff.cpp  queueing a frame, and cutting off slow readers (1008)
 //   plugin_bridge.cpp       the presence_host_api table the plugin calls
 //   http_routes.cpp         the HTTP half of the lws callback
@@ -32,15 +33,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "acceptor.hpp"
 #include "config_file.hpp"
 #include "frame_batch.hpp"
 #include "frame_mask_guard.hpp"
 #include "friendship_table.hpp"
 #include "idle_writables.hpp"
-#include "listen_socket.hpp"
 #include "outbound_queue.hpp"
 #include "owned_ev_loop.hpp"
-#include "pending_sockets.hpp"
 #include "presence_plugin.h"
 #include "socket_ring.hpp"
 
@@ -144,7 +144,8 @@ struct HostOptions {
     std::string friendships_table = "friendships";
 };
 
-class HostServer {
+// The AcceptorSink is how the fast path's acceptor hands connections to lws (lws_bridge.cpp).
+class HostServer : private AcceptorSink {
   public:
     HostServer(ConfigFile config, HostOptions options, const presence_plugin_api* api);
     ~HostServer();
@@ -168,7 +169,7 @@ class HostServer {
     void close(uint64_t conn_id, uint16_t code, const char* reason);
     void respond(uint64_t request_id, int status, const char* content_type, const char* body,
                  size_t len, const presence_http_header* headers = nullptr, size_t n_headers = 0);
-    void log(int level, const char* message) const;
+    void log(int level, const char* message) const override;  // also the acceptor's
     void wake();
 
     const HostOptions& options() const { return options_; }
@@ -219,15 +220,11 @@ class HostServer {
     void submit_staged_writes();
     void drop_failed_socket(Connection& conn);
 
-    // Fast path: the host's own acceptor (acceptor.cpp)
+    // Fast path: what the acceptor (acceptor.hpp) hands over goes to lws (lws_bridge.cpp)
     void on_listen_ready();
-    // What became of a new socket: handed to lws with its request (or answered, or closed),
-    // handed over bare (lws reads the request itself), or kept waiting for its request.
-    enum class Adoption { WithRequest, Bare, Waiting };
-    Adoption adopt_when_ready(int fd, bool held);
-    void serve_pending();
-    bool listen_work_waiting();
-    void note_pending_pressure();
+    void adopt_with_request(int fd, const char* request, size_t len) override;
+    void adopt_bare(int fd) override;
+    void pause_accepting(double seconds) override;
 
     // Queueing a frame, and the slow-reader / outbound-budget cut-off (slow_reader_cutoff.cpp)
     bool enqueue(Connection& conn, const SharedFrame& frame);
@@ -287,16 +284,11 @@ class HostServer {
     SocketRing ring_;
     // What a socket did not take of a ring write, with LWS_PRE headroom, handed to lws_write.
     std::vector<unsigned char> leftover_;
-    // libev: the host's own listening socket (lws' vhost then has none), see on_listen_ready.
-    ListenSocket listener_;
-    int closes_since_accept_check_ = 0;
-    // libev: accepted sockets whose request has not (fully) arrived yet, held by the host
-    // instead of lws until it has (see on_listen_ready and pending_sockets.hpp).
-    PendingSockets pending_;
+    // Fast path: the host's own listening socket (lws' vhost then has none) and the accepted
+    // sockets whose request has not (fully) arrived yet (acceptor.hpp). Null on the plain path.
+    std::unique_ptr<Acceptor> acceptor_;
     // libev (the host's own acceptor): unmasked client frames are refused (frame_mask_guard.hpp).
     std::unique_ptr<FrameMaskGuard> mask_guard_;
-    std::vector<int> ready_scratch_;  // serve_pending()'s, reused
-    int64_t last_refusal_log_us_ = 0;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
     // With presence.db_url and an admin token: the host application's friendships table, and

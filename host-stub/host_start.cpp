@@ -35,8 +35,7 @@ HostServer::HostServer(ConfigFile config, HostOptions options, const presence_pl
     : config_(std::move(config)),
       options_(std::move(options)),
       api_(api),
-      budget_(options_.max_outbound_bytes),
-      pending_(options_.pending) {
+      budget_(options_.max_outbound_bytes) {
     tick_timer_.owner = this;
     metrics_path_ = config_.get_or("presence.http_prefix", "/api/presence") + "/metrics";
 }
@@ -164,20 +163,10 @@ bool HostServer::create_vhost(std::string& error) {
     std::memset(&vinfo, 0, sizeof vinfo);
     vinfo.port = options_.listen_port;
     if (fast_path()) {
-        // The fast path: the host listens and hands connections to lws itself (on_listen_ready).
+        // The fast path: the host listens and hands connections to lws itself (acceptor.hpp).
+        acceptor_ = std::make_unique<Acceptor>(options_.pending, static_cast<AcceptorSink&>(*this));
         ListenAddress where{options_.listen_host, options_.listen_port, options_.listen_ipv6};
-        if (!listener_.open(where, error, options_.reuse_port)) {
-            const bool in_use = errno == EADDRINUSE;
-            error = "cannot listen on " + options_.listen_host + ":" +
-                    std::to_string(options_.listen_port) + ": " + error;
-            if (in_use) {
-                error += options_.reuse_port
-                             ? " (host.reuse_port = true, but the listener there does not share "
-                               "the port, or is another user's)"
-                             : " (hosts sharing a port need host.reuse_port = true, each)";
-            }
-            return false;
-        }
+        if (!acceptor_->listen(where, options_.reuse_port, error)) return false;
         vinfo.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     }
     vinfo.iface = options_.listen_host.empty() ? nullptr : options_.listen_host.c_str();
@@ -230,19 +219,16 @@ bool HostServer::create_plugin(std::string& error) {
 // their request, on_listen_ready).
 bool HostServer::watch_new_connections(std::string& error) {
     if (!fast_path()) return true;
-    if (!pending_.open(error) || !pending_.watch_listener(listener_.fd())) {
-        error = "cannot watch new connections: " + error;
-        return false;
-    }
+    if (!acceptor_->watch(error)) return false;
     ev_loop_->watch_readable(
-        pending_.ready_fd(),
+        acceptor_->ready_fd(),
         [](void* server) { static_cast<HostServer*>(server)->on_listen_ready(); }, this);
     return true;
 }
 
 // What tests and scripts wait for on stdout.
 void HostServer::announce_listening() {
-    const int port = fast_path() ? listener_.port() : lws_get_vhost_listen_port(vhost_);
+    const int port = fast_path() ? acceptor_->port() : lws_get_vhost_listen_port(vhost_);
     const std::string shown =
         options_.listen_ipv6 ? "[" + options_.listen_host + "]" : options_.listen_host;
     std::printf("listening on http://%s:%d\n", shown.c_str(), port);

@@ -151,7 +151,7 @@ int refuse_ws_version(lws* wsi) {
 int HostServer::on_filter_ws(lws* wsi) {
     // RFC 6455 5.1 is enforced only on a stream read from its start (frame_mask_guard.hpp):
     // an upgrade after another request on the connection, or behind headers over the
-    // kPeekBytes the acceptor peeks (lws' own header limit), is refused.
+    // Acceptor::kPeekBytes the acceptor peeks (lws' own header limit), is refused.
     if (mask_guard_ && !mask_guard_->handed_over(lws_get_socket_fd(wsi))) {
         lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, nullptr);
         return -1;
@@ -278,17 +278,9 @@ void HostServer::on_receive(Connection& conn, const char* data, size_t len) {
 }
 
 void HostServer::on_ws_closed(SessionSlot* slot) {
-    // Thousands of disconnects at once (a reconnect storm) arrive in one loop turn and take
-    // ~80 us each in lws (mostly its _DEBUG scan of the descriptor table on every close).
-    // Every 32 of them (~2.5 ms), waiting new connections (and accepted ones whose request
-    // has arrived since, pending_) go first (on_listen_ready), so a reconnect does not wait
-    // for the whole burst. Counted on closes, not on every event: a check on every event
-    // tried in five storms gave p99 0.08-0.6 s against 0.08-0.27 s (before the host held such
-    // sockets, likely by taking connections before their request had arrived).
-    if (fast_path() && ++closes_since_accept_check_ >= 32) {
-        closes_since_accept_check_ = 0;
-        if (listen_work_waiting()) ev_loop_->run_reader_next();
-    }
+    // In a burst of closes, waiting new connections go first now and then (note_close says
+    // why and when): the acceptor's reader runs right after this callback.
+    if (fast_path() && acceptor_->note_close()) ev_loop_->run_reader_next();
     if (!slot || !slot->connection) return;
     Connection* conn = slot->connection;
     slot->connection = nullptr;
@@ -298,6 +290,32 @@ void HostServer::on_ws_closed(SessionSlot* slot) {
     conn->queue.clear(budget_of(*conn));
     if (conn->accepted && plugin_) api_->on_disconnect(plugin_, id);
     connections_.erase(id);
+}
+
+// Fast path: the acceptor's turn (held sockets, new connections), then the snapshots of the
+// handshakes it started, at once.
+void HostServer::on_listen_ready() {
+    acceptor_->accept_ready();
+    flush_pending_writes();
+}
+
+// The acceptor read the request: lws gets it with the socket and runs the handshake now. What
+// follows the request in the socket (a client's first frames) lws reads, screened by the mask
+// guard from its first byte (frame_mask_guard.hpp). On failure (e.g. lws at its descriptor
+// limit) lws closes the socket.
+void HostServer::adopt_with_request(int fd, const char* request, size_t len) {
+    if (mask_guard_) mask_guard_->hand_over(fd);
+    lws_adopt_socket_vhost_readbuf(vhost_, fd, request, len);
+}
+
+// lws reads this one's request from its first byte: not watchable by the mask guard.
+void HostServer::adopt_bare(int fd) {
+    if (mask_guard_) mask_guard_->forget(fd);
+    lws_adopt_socket_vhost(vhost_, fd);
+}
+
+void HostServer::pause_accepting(double seconds) {
+    ev_loop_->pause_reading_for(seconds);
 }
 
 }  // namespace presence_host

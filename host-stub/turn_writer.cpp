@@ -15,9 +15,9 @@ namespace presence_host {
 // libev: after every callback of a loop turn. Held sockets are looked at every turn, and the
 // loop wakes for the oldest one's deadline; then every connection owed frames is written.
 void HostServer::on_turn_end() {
-    serve_pending();
+    acceptor_->serve_pending();
     flush_pending_writes();
-    const int64_t deadline = pending_.next_deadline_us();
+    const int64_t deadline = acceptor_->next_deadline_us();
     if (deadline) {
         const int64_t wait_us = std::max<int64_t>(deadline - lws_now_usecs(), 1000);
         ev_loop_->wake_within(static_cast<double>(wait_us) / 1e6);
