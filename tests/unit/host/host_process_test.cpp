@@ -275,17 +275,20 @@ TEST(HostProcess, BurstOfFramesArrivesWholeAndInOrder) {
 // frames wait in the queue (the end-of-turn write leaves a full socket to the writable
 // callback) and the writable callback carries on. When she reads again every frame is there,
 // whole and in order (bob's status alternates with each op), and the stream stays in step.
-// With io_uring (partial and refused ring sends, handed to lws) and with send().
-static void paused_reader_gets_every_frame(const char* io_uring);
+// With io_uring (partial and refused ring sends, handed to lws), with send(), and on the plain
+// path (poll: every write from the writable callback, no end-of-turn writer).
+static void paused_reader_gets_every_frame(const char* setting, const char* log_line);
 TEST(HostProcess, PausedReaderGetsEveryFrameInOrderOnceItReads) {
-    for (const char* ring : {"on", "off"}) paused_reader_gets_every_frame(ring);
+    paused_reader_gets_every_frame("host.io_uring = on", "end-of-turn writes: io_uring");
+    paused_reader_gets_every_frame("host.io_uring = off", "end-of-turn writes: send()");
+    paused_reader_gets_every_frame("host.event_lib = poll", "event loop: poll");
 }
 
-static void paused_reader_gets_every_frame(const char* io_uring) {
+static void paused_reader_gets_every_frame(const char* setting, const char* log_line) {
     HostProcess big(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
                     "\nhost.admin_token = admin-token\nhost.max_queue_frames = 65536\n"
-                    "host.max_queue_bytes = 33554432\nhost.io_uring = " +
-                    io_uring + "\nhost.log_level = info\n");
+                    "host.max_queue_bytes = 33554432\n" +
+                    setting + "\nhost.log_level = info\n");
     CHECK_TRUE(big.started());
     WsClient alice, bob;
     connect_alice_and_bob_with_big_frames(big.port(), alice, bob);
@@ -303,9 +306,7 @@ static void paused_reader_gets_every_frame(const char* io_uring) {
     CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
     CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
     CHECK_EQUAL(0, big.stop());
-    STRCMP_CONTAINS(std::string(io_uring) == "on" ? "end-of-turn writes: io_uring"
-                                                  : "end-of-turn writes: send()",
-                    big.log().c_str());
+    STRCMP_CONTAINS(log_line, big.log().c_str());
 }
 
 // A reader that stops reading while small bursts keep coming, one loop turn each: every burst
@@ -639,7 +640,10 @@ TEST(EventLibHosts, PollStaysSelectable) {
     CHECK_EQUAL(101, client.connect(host.port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(client.wait_for("presence_snapshot"));
     CHECK_EQUAL(0, host.stop(SIGINT));
-    STRCMP_CONTAINS("event loop: poll", host.log().c_str());
+    const std::string log = host.log();
+    STRCMP_CONTAINS("event loop: poll", log.c_str());
+    // The plain path writes from lws' writable callback: no end-of-turn writer is set up.
+    CHECK_TRUE_TEXT(log.find("end-of-turn writes") == std::string::npos, log.c_str());
 }
 
 TEST(EventLibHosts, LibevAndPollHostsServeAndStopCleanlyOnSigterm) {
