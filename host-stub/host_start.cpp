@@ -237,7 +237,7 @@ void HostServer::announce_listening() {
 
 int HostServer::run() {
     schedule_tick();
-    if (ev_loop_) {
+    if (fast_path()) {
         ev_loop_->run();  // until stop_own_loop()
     } else {
         while (!stopping_.load()) {

@@ -90,16 +90,11 @@ void HostServer::begin_close(Connection& conn, uint16_t code, std::string reason
 // out, then close_linger() half-closes the socket and lets input drain until the peer closes
 // (or kLingerSeconds pass); only then does lws close the descriptor.
 int HostServer::send_close_frame(Connection& conn, uint16_t code, const std::string& reason) {
-    const size_t reason_len = std::min<size_t>(reason.size(), 120);  // a close frame holds 123
-    unsigned char buffer[LWS_PRE + 4 + 120];
+    unsigned char buffer[LWS_PRE + kMaxCloseFrame];
     unsigned char* frame = buffer + LWS_PRE;
-    frame[0] = 0x88;  // FIN, opcode 8 (close); the server never masks
-    frame[1] = static_cast<unsigned char>(2 + reason_len);
-    frame[2] = static_cast<unsigned char>(code >> 8);
-    frame[3] = static_cast<unsigned char>(code);
-    if (reason_len) std::memcpy(frame + 4, reason.data(), reason_len);
+    const size_t len = write_close_frame(frame, code, reason);
     // Raw, like a batch (write_queued): lws adds nothing and keeps what a full socket refuses.
-    if (lws_write(conn.wsi, frame, 4 + reason_len, LWS_WRITE_RAW) < 0) return -1;
+    if (lws_write(conn.wsi, frame, len, LWS_WRITE_RAW) < 0) return -1;
     conn.closing = Connection::Closing::frame_written;
     if (lws_partial_buffered(conn.wsi)) {
         lws_callback_on_writable(conn.wsi);  // called once lws has written it all
