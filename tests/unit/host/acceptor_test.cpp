@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -89,9 +90,9 @@ const char kUpgrade[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r
 TEST_GROUP(Acceptor) {
     RecordingSink sink;
     std::vector<int> clients;
-    Acceptor* acceptor = nullptr;
+    std::unique_ptr<Acceptor> acceptor;
     void start(PendingLimits limits = {}) {
-        acceptor = new Acceptor(limits, sink);
+        acceptor = std::make_unique<Acceptor>(limits, sink);
         std::string error;
         CHECK_TRUE_TEXT(acceptor->listen({"127.0.0.1", 0, false}, false, error), error.c_str());
         CHECK_TRUE_TEXT(acceptor->watch(error), error.c_str());
@@ -101,7 +102,7 @@ TEST_GROUP(Acceptor) {
         return clients.back();
     }
     void teardown() override {
-        delete acceptor;
+        acceptor.reset();
         for (int fd : clients) close(fd);
     }
 };
