@@ -52,15 +52,17 @@
 //   host.write_interval_ms (libev) a connection written less than this long ago (default 10)
 //                        waits until it has passed, its frames gathering into one write; 0
 //                        writes every loop turn. A frame to an idle connection is not held.
-//   host.io_uring        on (default) or off. On: at the end of each loop turn (libev, poll)
+//   host.io_uring        on (default) or off. On: at the end of each loop turn (libev)
 //                        the writes of all connections go to the kernel in one io_uring
 //                        submit, not one send() each (~35 % less CPU per write here). Where
 //                        the kernel refuses io_uring the host logs why and uses send().
-//   host.event_lib       libev (default), poll or libuv. libev/libuv are epoll-based and need
-//                        the libwebsockets-evlib-ev / -uv packages; when the key is not set
-//                        and libev cannot be loaded, the host logs it and uses poll. With
-//                        ~20,000 sockets libev idles at a tenth of poll's CPU
-//                        (tests/bench/RESULTS.md).
+//   host.event_lib       libev (default) or poll. libev is the fast path (epoll, needs the
+//                        libwebsockets-evlib-ev package; the host's own acceptor and
+//                        end-of-turn writer); when the key is not set and libev cannot be
+//                        loaded, the host logs it and uses poll. poll is the plain path: lws'
+//                        own listener and loop, frames written from lws' writable callback.
+//                        With ~20,000 sockets libev idles at a tenth of poll's CPU
+//                        (tests/bench/RESULTS.md). libuv is refused (dropped).
 //   host.log_level       error|warn|info|debug (default info): plugin log lines above it are
 //                        dropped.
 //   host.demo            true|false, same as --demo.
@@ -73,9 +75,9 @@
 //                        with SO_REUSEPORT, so several presence-host processes (each with it
 //                        true, same user) can listen on one HOST:PORT and the kernel spreads
 //                        new connections over them (instances linked through Redis). libev
-//                        only: the host's own listener sets it; lws 4.1's listener (poll,
-//                        libuv) sets SO_REUSEPORT only with several service threads, and
-//                        Debian's build has one, so true with host.event_lib = poll or libuv
+//                        only: the host's own listener sets it; lws 4.1's listener (poll)
+//                        sets SO_REUSEPORT only with several service threads, and
+//                        Debian's build has one, so true with host.event_lib = poll
 //                        is refused, and the host does not fall back to poll when libev
 //                        cannot be loaded (it refuses to start). Connections still queued at an
 //                        instance that stops are reset by the kernel (clients reconnect to the

@@ -1,5 +1,6 @@
 #include "frame_batch.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace presence_host {
@@ -27,6 +28,16 @@ size_t write_text_frame(unsigned char* out, const unsigned char* payload, size_t
     const size_t header = write_text_frame_header(out, len);
     if (len) std::memcpy(out + header, payload, len);
     return header + len;
+}
+
+size_t write_close_frame(unsigned char* out, uint16_t code, std::string_view reason) {
+    const size_t reason_len = std::min(reason.size(), kMaxCloseReason);
+    out[0] = 0x88;  // FIN, opcode 8 (close); the server never masks
+    out[1] = static_cast<unsigned char>(2 + reason_len);
+    out[2] = static_cast<unsigned char>(code >> 8);
+    out[3] = static_cast<unsigned char>(code);
+    if (reason_len) std::memcpy(out + 4, reason.data(), reason_len);
+    return 4 + reason_len;
 }
 
 void FrameBatch::clear() {

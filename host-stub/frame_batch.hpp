@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 namespace presence_host {
@@ -20,6 +21,12 @@ size_t write_text_frame_header(unsigned char* out, uint64_t payload_len);
 // bytes; returns the bytes written.
 constexpr size_t kMaxFrameHeader = 10;
 size_t write_text_frame(unsigned char* out, const unsigned char* payload, size_t len);
+// An unmasked server close frame (FIN, opcode 8) with `code` and the first kMaxCloseReason
+// bytes of `reason` (a close frame's payload holds 125) at `out`, which has room for
+// kMaxCloseFrame bytes; returns the bytes written.
+constexpr size_t kMaxCloseReason = 120;
+constexpr size_t kMaxCloseFrame = 4 + kMaxCloseReason;
+size_t write_close_frame(unsigned char* out, uint16_t code, std::string_view reason);
 
 class FrameBatch {
   public:

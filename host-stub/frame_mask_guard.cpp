@@ -100,6 +100,8 @@ ssize_t FrameMaskGuard::screen(int fd, const uint8_t* data, ssize_t n) {
 }
 
 namespace {
+// Process-wide on purpose: the interposed recv() (recv_guard.cpp) is a libc symbol lws calls
+// with no user pointer, so this is the only way from lws' read to the guard.
 std::atomic<FrameMaskGuard*> g_active_guard{nullptr};
 }  // namespace
 

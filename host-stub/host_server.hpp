@@ -1,6 +1,26 @@
 // The state of one running presence-host: the plugin instance, the libwebsockets context, and
 // the live WebSocket connections and HTTP requests. Everything here is touched from the loop
 // thread only; the plugin reaches us from other threads solely through wake() and log().
+//
+// HostServer's code is split by concern, one file each (docs/architecture.md, "presence-host"):
+//   host_start.cpp          start() in named steps, run, stop, the plugin's tick
+//   lws_bridge.cpp          the lws protocol callback: filter, established, receive, closed
+//   lws_writes.cpp          how a frame leaves through lws: writable callback, close frame
+//   turn_writer.cpp         (fast path) the end-of-turn writes, through io_uring or send()
+//   acceptor.hpp/.cpp       (fast path) the host's own listener and held sockets (class
+//                           Acceptor, no lws in it; lws_bridge.cpp adopts what it hands on)
+//   slow_reader_cutoff.cpp  queueing a frame, and cutting off slow readers (1008)
+//   plugin_bridge.cpp       the presence_host_api table the plugin calls
+//   http_routes.cpp         the HTTP half of the lws callback
+//
+// Two paths, chosen once in start() (create_context) and asked everywhere by fast_path():
+// - fast (host.event_lib = libev, the default): the host runs the libev loop lws uses, accepts
+//   connections itself (acceptor.cpp) and writes every connection's frames at the end of each
+//   loop turn (turn_writer.cpp), through one io_uring submit or one send() each (host.io_uring).
+// - plain (host.event_lib = poll): lws' own listener and poll() loop; a queued frame asks for a
+//   writable callback and leaves from there (lws_writes.cpp), as lws' minimal examples do. The
+//   reference for how a host drives the plugin; the protections of the acceptor (held-socket
+//   caps, JSON 400 for a bad %-escape, the unmasked-frame check) are not on it.
 #pragma once
 
 #include <libwebsockets.h>
@@ -13,14 +33,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "acceptor.hpp"
 #include "config_file.hpp"
 #include "frame_batch.hpp"
 #include "frame_mask_guard.hpp"
 #include "friendship_table.hpp"
-#include "listen_socket.hpp"
+#include "idle_writables.hpp"
 #include "outbound_queue.hpp"
 #include "owned_ev_loop.hpp"
-#include "pending_sockets.hpp"
 #include "presence_plugin.h"
 #include "socket_ring.hpp"
 
@@ -45,10 +65,7 @@ struct Connection {
     bool flush_pending = false;    // listed in HostServer::pending_flush_ for this loop turn
     int64_t next_write_us = 0;     // host.write_interval_ms: not written again before this
     std::string close_reason;      // the plugin's reason, copied (it is borrowed)
-    // Writable callbacks with nothing to write (what lws' pong to a ping leaves behind), in
-    // the current one-second window: a ping flood is closed with 1008 (note_idle_writable).
-    uint32_t idle_window_s = 0;
-    uint32_t idle_writables = 0;
+    IdleWritables idle;            // a ping flood is closed with 1008 (note_idle_writable)
 };
 
 // One HTTP request from arrival to the last byte of its answer.
@@ -91,8 +108,11 @@ struct HostOptions {
     size_t max_message_bytes = 65536;
     bool demo = false;
     int log_level = PRESENCE_LOG_INFO;
-    // epoll through lws' libev plugin by default: poll() hands the kernel every descriptor
-    // on every loop turn, which at ~20,000 sockets costs ~46 % CPU for heartbeats alone.
+    // "libev" (default): the fast path, epoll through lws' libev plugin on the host's own
+    // loop, with the host's acceptor and end-of-turn writer. "poll": the plain path, lws'
+    // own listener and poll() loop, frames written from the writable callback (how lws'
+    // minimal examples drive a server): poll() hands the kernel every descriptor on every
+    // turn, which at ~20,000 sockets costs ~46 % CPU for heartbeats alone.
     std::string event_lib = "libev";
     // True when event_lib is the default rather than the operator's choice: if the evlib
     // plugin cannot be loaded, start() falls back to poll instead of refusing to start.
@@ -109,12 +129,12 @@ struct HostOptions {
     // to 1,000 connections it took the server from 94 % to 85 % of its core and p99 from
     // 13-28 ms to ~12 ms (3 frames per write instead of 2.3); a lone frame is not delayed.
     int64_t write_interval_us = 10'000;
-    // libev and poll: the end-of-turn writes of all connections go to the kernel in one
+    // libev: the end-of-turn writes of all connections go to the kernel in one
     // io_uring submit instead of one send() each (socket_ring.hpp); off, or where the kernel
     // refuses io_uring, each connection's write is its own send().
     bool io_uring = true;
     // host.reuse_port: SO_REUSEPORT on the listening socket, so several hosts share one port.
-    // libev only (the host's own listener); read_host_options refuses it with poll and libuv.
+    // libev only (the host's own listener); read_host_options refuses it with poll.
     bool reuse_port = false;
     // libev: sockets held until their request has arrived (pending_sockets.hpp): at most
     // host.max_pending_sockets, host.max_pending_per_address from one source, each for at
@@ -124,7 +144,8 @@ struct HostOptions {
     std::string friendships_table = "friendships";
 };
 
-class HostServer {
+// The AcceptorSink is how the fast path's acceptor hands connections to lws (lws_bridge.cpp).
+class HostServer : private AcceptorSink {
   public:
     HostServer(ConfigFile config, HostOptions options, const presence_plugin_api* api);
     ~HostServer();
@@ -136,20 +157,19 @@ class HostServer {
     // Serves until stop() (signal-safe) is called; then destroys the plugin. Returns 0.
     int run();
     void stop();
-    // libuv/libev only, on the loop thread: from lws' signal watcher (libuv) or after our
-    // signal handler woke the loop (libev).
-    void stop_event_lib_loop();
+    // libev only, on the loop thread, after our signal handler woke the loop.
+    void stop_own_loop();
 
-    // --- used by the lws callback (ws_server.cpp, http_routes.cpp) ---
+    // --- used by the lws callback (lws_bridge.cpp, http_routes.cpp) ---
     int on_lws_event(lws* wsi, int reason, void* user, void* in, size_t len);
 
-    // --- host callbacks for the plugin (host_callbacks.cpp) ---
+    // --- host callbacks for the plugin (plugin_bridge.cpp) ---
     int send(uint64_t conn_id, const char* data, size_t len);
     size_t send_many(const uint64_t* ids, size_t n, const char* data, size_t len);
     void close(uint64_t conn_id, uint16_t code, const char* reason);
     void respond(uint64_t request_id, int status, const char* content_type, const char* body,
                  size_t len, const presence_http_header* headers = nullptr, size_t n_headers = 0);
-    void log(int level, const char* message) const;
+    void log(int level, const char* message) const override;  // also the acceptor's
     void wake();
 
     const HostOptions& options() const { return options_; }
@@ -159,40 +179,57 @@ class HostServer {
     std::string authenticate(lws* wsi, const std::string& bearer, const std::string& query);
 
   private:
-    // WebSocket side (ws_server.cpp)
-    int on_filter_ws(lws* wsi);
-    void on_established(lws* wsi, SessionSlot* slot);
-    void on_receive(Connection& conn, const char* data, size_t len);
-    int on_ws_writeable(Connection& conn);
-    void note_idle_writable(Connection& conn);
-    void begin_close(Connection& conn, uint16_t code, std::string reason);
-    int write_queued(Connection& conn);
-    bool stage_queued(Connection& conn);
-    void submit_staged_writes();
-    void drop_failed_socket(Connection& conn);
-    void request_write(Connection& conn);
-    void flush_pending_writes();
-    void on_listen_ready();
-    void on_turn_end();
-    // What became of a new socket: handed to lws with its request (or answered, or closed),
-    // handed over bare (lws reads the request itself), or kept waiting for its request.
-    enum class Adoption { WithRequest, Bare, Waiting };
-    Adoption adopt_when_ready(int fd, bool held);
-    void serve_pending();
-    bool listen_work_waiting();
-    void note_pending_pressure();
-    void on_ws_closed(SessionSlot* slot);
-    void refuse_unmasked(Connection& conn);
-    bool enqueue(Connection& conn, const SharedFrame& frame);
-    int write_large_frame_piece(Connection& conn);
-    void cut_off(Connection& conn, const char* reason);
-    void enforce_outbound_budget();
-    int send_close_frame(Connection& conn, uint16_t code, const std::string& reason);
-    void close_linger(Connection& conn);
+    // The fast path (libev, own acceptor, end-of-turn writer) or the plain one (poll): the one
+    // mode check. Decided in create_context, before anything else is set up.
+    bool fast_path() const { return ev_loop_ != nullptr; }
+
+    // start(), step by step (host_start.cpp)
+    bool create_context(std::string& error);
+    void set_up_fast_path();
+    bool create_vhost(std::string& error);
+    bool open_friendship_table(std::string& error);
+    bool create_plugin(std::string& error);
+    bool watch_new_connections(std::string& error);
+    void announce_listening();
     void destroy_plugin();
     void trim_heap_after_handshakes();
     void schedule_tick();
     static void tick_callback(lws_sorted_usec_list_t* sul);
+
+    // The lws protocol callback, WebSocket side (lws_bridge.cpp)
+    int on_filter_ws(lws* wsi);
+    void on_established(lws* wsi, SessionSlot* slot);
+    void on_receive(Connection& conn, const char* data, size_t len);
+    void note_idle_writable(Connection& conn);
+    void refuse_unmasked(Connection& conn);
+    void on_ws_closed(SessionSlot* slot);
+
+    // How a frame leaves through lws (lws_writes.cpp)
+    int on_ws_writeable(Connection& conn);
+    int write_queued(Connection& conn);
+    int write_large_frame_piece(Connection& conn);
+    void begin_close(Connection& conn, uint16_t code, std::string reason);
+    int send_close_frame(Connection& conn, uint16_t code, const std::string& reason);
+    void close_linger(Connection& conn);
+
+    // Fast path: the end-of-turn writes (turn_writer.cpp)
+    void on_turn_end();
+    void request_write(Connection& conn);
+    void flush_pending_writes();
+    bool stage_queued(Connection& conn);
+    void submit_staged_writes();
+    void drop_failed_socket(Connection& conn);
+
+    // Fast path: what the acceptor (acceptor.hpp) hands over goes to lws (lws_bridge.cpp)
+    void on_listen_ready();
+    void adopt_with_request(int fd, const char* request, size_t len) override;
+    void adopt_bare(int fd) override;
+    void pause_accepting(double seconds) override;
+
+    // Queueing a frame, and the slow-reader / outbound-budget cut-off (slow_reader_cutoff.cpp)
+    bool enqueue(Connection& conn, const SharedFrame& frame);
+    void cut_off(Connection& conn, const char* reason);
+    void enforce_outbound_budget();
 
     // HTTP side (http_routes.cpp)
     int on_http_request(lws* wsi, SessionSlot* slot, const char* uri);
@@ -224,6 +261,7 @@ class HostServer {
         HostServer* owner;
     } tick_timer_{};
     std::atomic<bool> stopping_{false};
+    unsigned int fd_limit_ = 0;  // the process' open-files limit, once lws' context exists
 
     // What every connection's queue holds, against host.max_outbound_bytes; what cut-off
     // connections still owe (the rest of a frame in progress) counts in draining_ instead.
@@ -236,11 +274,9 @@ class HostServer {
     std::vector<std::pair<size_t, Connection*>> backlogs_;
     // One batch buffer for the whole server, reused by every writable callback (loop thread).
     FrameBatch batch_;
-    // libev (the default): our own loop, so frames can be written at the end of each turn.
+    // libev (the fast path): our own loop, so frames can be written at the end of each turn.
+    // Null on the plain path (fast_path()).
     std::unique_ptr<OwnedEvLoop> ev_loop_;
-    // True when something calls flush_pending_writes() at the end of every loop turn (libev
-    // and poll); false with libuv, where each frame asks lws for a writable callback.
-    bool flush_at_turn_end_ = false;
     // Connections with frames queued this turn, in the order they were first owed one.
     std::vector<uint64_t> pending_flush_;
     std::vector<uint64_t> held_back_;  // owed frames, but written too recently (write_interval)
@@ -248,16 +284,11 @@ class HostServer {
     SocketRing ring_;
     // What a socket did not take of a ring write, with LWS_PRE headroom, handed to lws_write.
     std::vector<unsigned char> leftover_;
-    // libev: the host's own listening socket (lws' vhost then has none), see on_listen_ready.
-    ListenSocket listener_;
-    int closes_since_accept_check_ = 0;
-    // libev: accepted sockets whose request has not (fully) arrived yet, held by the host
-    // instead of lws until it has (see on_listen_ready and pending_sockets.hpp).
-    PendingSockets pending_;
+    // Fast path: the host's own listening socket (lws' vhost then has none) and the accepted
+    // sockets whose request has not (fully) arrived yet (acceptor.hpp). Null on the plain path.
+    std::unique_ptr<Acceptor> acceptor_;
     // libev (the host's own acceptor): unmasked client frames are refused (frame_mask_guard.hpp).
     std::unique_ptr<FrameMaskGuard> mask_guard_;
-    std::vector<int> ready_scratch_;  // serve_pending()'s, reused
-    int64_t last_refusal_log_us_ = 0;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<uint64_t, std::unique_ptr<HttpExchange>> exchanges_;
     // With presence.db_url and an admin token: the host application's friendships table, and
@@ -270,7 +301,10 @@ class HostServer {
     int64_t last_trim_us_ = 0;
 };
 
-// Fills the table the plugin calls back through (host_callbacks.cpp).
+// Fills the table the plugin calls back through (plugin_bridge.cpp).
 presence_host_api make_host_api(HostServer& server);
+
+// The host's one lws protocol, whose callback reaches HostServer::on_lws_event (lws_bridge.cpp).
+const lws_protocols* lws_protocols_of_host();
 
 }  // namespace presence_host

@@ -32,6 +32,8 @@ namespace {
 
 using namespace presence_host;
 
+// The server the stop signal stops: a sigaction handler gets no user pointer (lws' callbacks
+// do, through the context; see lws_bridge.cpp), so this one is process-wide.
 HostServer* g_running = nullptr;
 
 void on_stop_signal(int) {
@@ -259,12 +261,13 @@ bool read_host_options(ConfigFile& config, bool demo_flag, HostOptions& options,
         return false;
     }
     options.io_uring = ring == "on";
-    // Not set: libev, falling back to poll when the evlib plugin is not installed.
+    // Not set: libev (the fast path), falling back to poll (the plain path) when the evlib
+    // plugin is not installed. libuv was a third write path nobody needed: it is refused.
     options.event_lib_fallback = config.find("host.event_lib") == nullptr;
     options.event_lib = config.get_or("host.event_lib", "libev");
-    if (options.event_lib != "poll" && options.event_lib != "libev" &&
-        options.event_lib != "libuv") {
-        error = "host.event_lib must be poll, libev or libuv";
+    if (options.event_lib != "poll" && options.event_lib != "libev") {
+        error = "host.event_lib must be libev or poll";
+        if (options.event_lib == "libuv") error += " (libuv is no longer supported)";
         return false;
     }
     if (!config.get_bool("host.reuse_port", false, options.reuse_port, error)) return false;

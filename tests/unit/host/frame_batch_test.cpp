@@ -152,3 +152,21 @@ TEST(FrameBatch, PiecesOfALargeFrameJoinIntoOneFrame) {
     LONGS_EQUAL(1, frames.size());
     CHECK_TRUE(frames[0].payload == big);
 }
+
+// The close frame the host writes itself (lws_writes.cpp): code in network order, the reason
+// after it, cut at kMaxCloseReason so the payload stays within a control frame's 125 bytes.
+TEST(FrameBatch, CloseFrameCarriesCodeAndReasonCutToFit) {
+    unsigned char out[kMaxCloseFrame];
+    const size_t n = write_close_frame(out, 1008, "slow reader");
+    CHECK_EQUAL(4u + 11u, n);
+    CHECK_EQUAL(0x88, out[0]);
+    CHECK_EQUAL(2 + 11, out[1]);
+    CHECK_EQUAL(0x03, out[2]);  // 1008 = 0x03F0
+    CHECK_EQUAL(0xF0, out[3]);
+    STRCMP_EQUAL("slow reader", std::string(reinterpret_cast<char*>(out + 4), 11).c_str());
+    const std::string long_reason(300, 'x');
+    CHECK_EQUAL(kMaxCloseFrame, write_close_frame(out, 1000, long_reason));
+    CHECK_EQUAL(2 + kMaxCloseReason, static_cast<size_t>(out[1]));
+    CHECK_EQUAL(4u, write_close_frame(out, 1000, ""));
+    CHECK_EQUAL(2, out[1]);
+}

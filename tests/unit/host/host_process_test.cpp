@@ -290,17 +290,20 @@ TEST(HostProcess, BurstOfFramesArrivesWholeAndInOrder) {
 // frames wait in the queue (the end-of-turn write leaves a full socket to the writable
 // callback) and the writable callback carries on. When she reads again every frame is there,
 // whole and in order (bob's status alternates with each op), and the stream stays in step.
-// With io_uring (partial and refused ring sends, handed to lws) and with send().
-static void paused_reader_gets_every_frame(const char* io_uring);
+// With io_uring (partial and refused ring sends, handed to lws), with send(), and on the plain
+// path (poll: every write from the writable callback, no end-of-turn writer).
+static void paused_reader_gets_every_frame(const char* setting, const char* log_line);
 TEST(HostProcess, PausedReaderGetsEveryFrameInOrderOnceItReads) {
-    for (const char* ring : {"on", "off"}) paused_reader_gets_every_frame(ring);
+    paused_reader_gets_every_frame("host.io_uring = on", "end-of-turn writes: io_uring");
+    paused_reader_gets_every_frame("host.io_uring = off", "end-of-turn writes: send()");
+    paused_reader_gets_every_frame("host.event_lib = poll", "event loop: poll");
 }
 
-static void paused_reader_gets_every_frame(const char* io_uring) {
+static void paused_reader_gets_every_frame(const char* setting, const char* log_line) {
     HostProcess big(config(std::string("host.listen = 127.0.0.1:0\nhost.auth_secret = ") + kSecret +
                            "\nhost.admin_token = admin-token\nhost.max_queue_frames = 65536\n"
-                           "host.max_queue_bytes = 33554432\nhost.io_uring = " +
-                           io_uring + "\nhost.log_level = info\n"));
+                           "host.max_queue_bytes = 33554432\n" +
+                           setting + "\nhost.log_level = info\n"));
     CHECK_TRUE(big.start());
     WsClient alice, bob;
     connect_alice_and_bob_with_big_frames(big.port(), alice, bob);
@@ -317,9 +320,7 @@ static void paused_reader_gets_every_frame(const char* io_uring) {
     CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
     CHECK_TRUE(alice.wait_for("presence_heartbeat_ack"));
     CHECK_EQUAL(0, big.stop());
-    STRCMP_CONTAINS(std::string(io_uring) == "on" ? "end-of-turn writes: io_uring"
-                                                  : "end-of-turn writes: send()",
-                    big.output().c_str());
+    STRCMP_CONTAINS(log_line, big.output().c_str());
 }
 
 // A reader that stops reading while small bursts keep coming, one loop turn each: every burst
@@ -465,8 +466,9 @@ TEST(HostStartup, MalformedConfigLineIsAnErrorWithItsLineNumber) {
 }
 
 TEST(HostStartup, HostSettingWithANonsenseValueIsRefusedWithItsName) {
-    for (const char* line : {"host.io_uring = maybe", "host.write_interval_ms = 5000",
-                             "host.event_lib = select", "host.reuse_port = maybe"}) {
+    for (const char* line :
+         {"host.io_uring = maybe", "host.write_interval_ms = 5000", "host.event_lib = select",
+          "host.event_lib = libuv", "host.reuse_port = maybe"}) {
         const std::string key = std::string(line).substr(0, std::string(line).find(' '));
         const std::string out = run(base_config() + line + "\n", "");
         STRCMP_CONTAINS(key.c_str(), out.c_str());
@@ -474,17 +476,23 @@ TEST(HostStartup, HostSettingWithANonsenseValueIsRefusedWithItsName) {
     }
 }
 
-// host.reuse_port needs the host's own listener (libev): lws 4.1's (poll, libuv) cannot share
-// its port, so asking for both is a settings error naming the keys.
-TEST(HostStartup, ReusePortWithPollOrLibuvIsRefusedNamingTheKeys) {
-    for (const char* lib : {"poll", "libuv"}) {
-        const std::string out =
-            run(base_config() + "host.reuse_port = true\nhost.event_lib = " + lib + "\n", "");
-        STRCMP_CONTAINS("host.reuse_port", out.c_str());
-        STRCMP_CONTAINS("host.event_lib = libev", out.c_str());
-        STRCMP_CONTAINS(lib, out.c_str());
-        STRCMP_CONTAINS("exit=2", out.c_str());
-    }
+// host.reuse_port needs the host's own listener (libev): lws 4.1's (poll) cannot share its
+// port, so asking for both is a settings error naming the keys.
+TEST(HostStartup, ReusePortWithPollIsRefusedNamingTheKeys) {
+    const std::string out =
+        run(base_config() + "host.reuse_port = true\nhost.event_lib = poll\n", "");
+    STRCMP_CONTAINS("host.reuse_port", out.c_str());
+    STRCMP_CONTAINS("host.event_lib = libev", out.c_str());
+    STRCMP_CONTAINS("poll", out.c_str());
+    STRCMP_CONTAINS("exit=2", out.c_str());
+}
+
+// libuv was a third write path no user needed; asking for it says so.
+TEST(HostStartup, LibuvIsRefusedSayingSo) {
+    const std::string out = run(base_config() + "host.event_lib = libuv\n", "");
+    STRCMP_CONTAINS("host.event_lib must be libev or poll", out.c_str());
+    STRCMP_CONTAINS("libuv is no longer supported", out.c_str());
+    STRCMP_CONTAINS("exit=2", out.c_str());
 }
 
 // A second host on a port in use fails (exit 1) saying so and naming the port, unless both
@@ -634,7 +642,7 @@ TEST(EventLibHosts, DefaultLoopIsLibevAndStopsCleanlyOnSigintAndSigterm) {
         STRCMP_CONTAINS("event loop: libev", log.c_str());
         STRCMP_CONTAINS("end-of-turn writes: io_uring", log.c_str());
         // lws' "E: adopt_socket_readbuf: calling service" on every adopted connection is not
-        // an error and is filtered out (ws_server.cpp, emit_lws_log).
+        // an error and is filtered out (host_start.cpp, emit_lws_log).
         CHECK_TRUE_TEXT(log.find("calling service") == std::string::npos, log.c_str());
         STRCMP_CONTAINS("stopping: flushing the plugin", log.c_str());
     }
@@ -648,11 +656,14 @@ TEST(EventLibHosts, PollStaysSelectable) {
     CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for("alice")));
     CHECK_TRUE(client.wait_for("presence_snapshot"));
     CHECK_EQUAL(0, host.stop_with(SIGINT));
-    STRCMP_CONTAINS("event loop: poll", host.output().c_str());
+    const std::string log = host.output();
+    STRCMP_CONTAINS("event loop: poll", log.c_str());
+    // The plain path writes from lws' writable callback: no end-of-turn writer is set up.
+    CHECK_TRUE_TEXT(log.find("end-of-turn writes") == std::string::npos, log.c_str());
 }
 
-TEST(EventLibHosts, LibevAndLibuvHostsServeAndStopCleanlyOnSigterm) {
-    for (const char* lib : {"libev", "libuv"}) {
+TEST(EventLibHosts, LibevAndPollHostsServeAndStopCleanlyOnSigterm) {
+    for (const char* lib : {"libev", "poll"}) {
         HostProcess host(config(base_config() + "host.event_lib = " + lib + "\n"));
         CHECK_TRUE_TEXT(host.start(), lib);
         WsClient client;
@@ -666,10 +677,10 @@ TEST_GROUP(TurnEndFlush){};
 
 // Frames owed to one connection within one loop turn leave in one write (issue 4): three
 // heartbeats in one TCP segment are read in one turn, and their three acks arrive in ONE data
-// segment, with each loop: libev and poll write at the end of the turn (through io_uring, or
-// with send() when it is off), libuv from the writable callback the turn asked for.
+// segment, on both paths: libev writes at the end of the turn (through io_uring, or with
+// send() when it is off), poll (the plain path) from the writable callback the turn asked for.
 TEST(TurnEndFlush, AnswersToMessagesOfOneTurnLeaveInOneWrite) {
-    for (const char* lib : {"libev", "poll", "libuv", "libev\nhost.io_uring = off"}) {
+    for (const char* lib : {"libev", "poll", "libev\nhost.io_uring = off"}) {
         HostProcess host(config(base_config() + "host.event_lib = " + lib + "\n"));
         CHECK_TRUE_TEXT(host.start(), lib);
         WsClient client;

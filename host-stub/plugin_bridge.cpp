@@ -1,5 +1,7 @@
-// The presence_host_api table: thin trampolines from the C ABI into HostServer.
-// None lets an exception reach the plugin's C frames (guarded below).
+// The plugin's side of the host: the presence_host_api table (thin trampolines from the C ABI
+// into HostServer; none lets an exception reach the plugin's C frames, guarded below), and
+// what its send, send_many and close do on the host's side. The plugin's hooks are called
+// from lws_bridge.cpp and http_routes.cpp.
 #include <time.h>
 
 #include <cstdio>
@@ -131,6 +133,38 @@ presence_host_api make_host_api(HostServer& server) {
     api.send_many = host_send_many;
     api.respond_with_headers = host_respond_with_headers;
     return api;
+}
+
+int HostServer::send(uint64_t conn_id, const char* data, size_t len) {
+    const auto it = connections_.find(conn_id);
+    if (it == connections_.end()) return -1;
+    Connection& conn = *it->second;
+    if (conn.close_code || conn.close_now) return -1;
+    return enqueue(conn, SharedFrame::copy_of(data, len)) ? 0 : -1;
+}
+
+size_t HostServer::send_many(const uint64_t* ids, size_t n, const char* data, size_t len) {
+    if (!ids || n == 0) return 0;
+    SharedFrame frame;  // copied once, on the first live connection, shared by the rest
+    size_t delivered = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const auto it = connections_.find(ids[i]);
+        if (it == connections_.end()) continue;
+        Connection& conn = *it->second;
+        if (conn.close_code || conn.close_now) continue;
+        if (!frame) frame = SharedFrame::copy_of(data, len);
+        if (enqueue(conn, frame)) ++delivered;
+    }
+    return delivered;
+}
+
+void HostServer::close(uint64_t conn_id, uint16_t code, const char* reason) {
+    const auto it = connections_.find(conn_id);
+    if (it == connections_.end()) return;
+    Connection& conn = *it->second;
+    if (conn.close_code || conn.close_now) return;
+    begin_close(conn, code ? code : static_cast<uint16_t>(LWS_CLOSE_STATUS_NORMAL),
+                reason ? reason : "");
 }
 
 }  // namespace presence_host
