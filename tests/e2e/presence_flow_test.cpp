@@ -223,16 +223,17 @@ TEST(PresenceTimeouts, SilentSocketIsClosedAndFriendsSeeOffline) {
     connect_user(*host, bob, "bob");
     connect_user(*host, alice, "alice");
     next_presence_about(bob, "alice");
-    // Bob keeps heartbeating; alice says nothing from now on.
+    // Bob keeps heartbeating (every 100 ms, well inside his own 2 s timeout); alice says
+    // nothing from now on. Bounded: 8 s for a 2 s timeout.
     bool offline_seen = false;
-    for (int i = 0; i < 20 && !offline_seen; ++i) {
+    for (int i = 0; i < 80 && !offline_seen; ++i) {
         for (const Json& j : heartbeat_sync(bob, false)) {
             if (j["type"].str() == "presence" && j["user_id"].str() == "alice") {
                 STRCMP_EQUAL("offline", status_of(j).c_str());
                 offline_seen = true;
             }
         }
-        if (!offline_seen) std::this_thread::sleep_for(milliseconds{400});
+        if (!offline_seen) std::this_thread::sleep_for(milliseconds{100});
     }
     CHECK_TEXT(offline_seen, "bob never saw the silent alice go offline");
     CHECK_TEXT(alice.wait_closed(milliseconds{3000}), "the silent socket was not closed");

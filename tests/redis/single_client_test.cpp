@@ -145,7 +145,13 @@ TEST(SingleClient, KilledMidRunThenWorksAfterRestart) {
         const bool ok = client.run(cmds, out);
         return std::make_pair(ok, out);
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Killed once Redis holds the BLPOP (a blocked client), not after a guessed delay.
+    bool blocked = false;
+    for (int i = 0; i < 400 && !blocked; ++i) {
+        blocked = contains(server.cli({"INFO", "clients"}), "blocked_clients:1");
+        if (!blocked) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK_TRUE_TEXT(blocked, server.cli({"INFO", "clients"}).c_str());
     server.kill_hard();
     auto [ok, out] = pending.get();
     CHECK_FALSE(ok);

@@ -56,7 +56,7 @@ TEST(ClusterFaults, SlotsMovingUnderTrafficLoseNoChange) {
         std::atomic<bool> moved{false};
         std::string err;
         std::thread mover([&] {
-            std::this_thread::sleep_for(milliseconds{50});
+            std::this_thread::sleep_for(milliseconds{50});  // the move starts mid-traffic
             moved = c.migrate_slot(slot, to, &err);
         });
         std::string last;
@@ -65,7 +65,7 @@ TEST(ClusterFaults, SlotsMovingUnderTrafficLoseNoChange) {
             last = key + " m" + std::to_string(i);
             sent = sent && send_update(bob, R"("status":")" + std::string(i % 2 ? "away" : "dnd") +
                                                 R"(","message":")" + last + R"(")");
-            std::this_thread::sleep_for(milliseconds{10});
+            std::this_thread::sleep_for(milliseconds{10});  // the changes span the move
         }
         mover.join();
         CHECK(sent);
@@ -115,14 +115,12 @@ TEST(ClusterFaults, MasterKilledAndRestartedEmptyConverges) {
     // Back (empty): bob's instance registers him again; alice sees the change, and Redis has
     // bob's device again.
     wait_message(alice, user, "during", milliseconds{20000});
-    bool registered = false;
-    for (int i = 0; i < 50 && !registered; ++i) {
-        std::this_thread::sleep_for(milliseconds{100});
-        registered =
-            in.cli("presence:{" + user + "}", {"HKEYS", "presence:{" + user + "}"}).find("d|i1|") !=
-            std::string::npos;
-    }
-    CHECK(registered);
+    CHECK(eventually(
+        [&] {
+            return in.cli("presence:{" + user + "}", {"HKEYS", "presence:{" + user + "}"})
+                       .find("d|i1|") != std::string::npos;
+        },
+        milliseconds{5000}));
     CHECK(send_update(bob, R"("status":"away","message":"after")"));
     wait_message(alice, user, "after");
 }

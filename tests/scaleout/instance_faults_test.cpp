@@ -33,17 +33,6 @@ Json health(HostProcess& host) {
     return Json::parse(http_get(host.port(), host.http_prefix() + "/health").body);
 }
 
-// Waits until `pred` holds, polling every 100 ms; false after `timeout`.
-template <typename Pred>
-bool eventually(Pred pred, milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(milliseconds{100});
-    }
-    return pred();
-}
-
 }  // namespace
 
 TEST_GROUP(InstanceFaults) {
@@ -74,6 +63,8 @@ TEST(InstanceFaults, KilledInstanceUsersGoOfflineWithinTheTtlReapedOnce) {
                    1;
         },
         milliseconds{3000}));
+    // Kept: no event says "nobody else will reap it"; 1.5 s is more than a heartbeat (1 s) of
+    // the other survivor, which would have named i1 dead too had it still been listed.
     std::this_thread::sleep_for(milliseconds{1500});
     LONGS_EQUAL(1, metric(in.host(0), "presence_redis_instances_reaped_total") +
                        metric(in.host(2), "presence_redis_instances_reaped_total"));
@@ -102,7 +93,7 @@ TEST(InstanceFaults, RedisPausedThreeSecondsReapsNobody) {
     WsClient alice, bob;
     connect_alice_then_bob(in, alice, bob);
     in.feed_redis().pause();
-    std::this_thread::sleep_for(milliseconds{3000});
+    std::this_thread::sleep_for(milliseconds{3000});  // the fault under test: a 3 s pause
     in.feed_redis().resume();
     // Nobody is reaped, nobody sees a change, and the link comes back.
     expect_no_frame(alice, milliseconds{7000});

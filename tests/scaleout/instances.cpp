@@ -1,6 +1,7 @@
 #include "instances.hpp"
 
 #include <chrono>
+#include <thread>
 
 namespace presence::scaleout {
 
@@ -122,6 +123,15 @@ Json wait_self(WsClient& ws, std::int64_t connections, milliseconds timeout) {
         CHECK_TEXT(j.valid(), "no presence_self with the expected connection count");
         if (j["type"].str() == "presence_self" && j["connections"].i64() == connections) return j;
     }
+}
+
+bool eventually(const std::function<bool()>& done, milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) return true;
+        std::this_thread::sleep_for(milliseconds{50});
+    }
+    return done();
 }
 
 }  // namespace presence::scaleout

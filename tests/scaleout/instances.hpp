@@ -3,6 +3,7 @@
 // "i1", ...), small timings and presence.redis_url.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,5 +60,8 @@ Json wait_presence(WsClient& ws, const std::string& subject, const std::string& 
 
 // Reads until a presence_self frame with `connections` arrives.
 Json wait_self(WsClient& ws, std::int64_t connections, milliseconds timeout = milliseconds{4000});
+
+// Polls `done` every 50 ms until it holds or `timeout` passes; its last answer.
+bool eventually(const std::function<bool()>& done, milliseconds timeout);
 
 }  // namespace presence::scaleout

@@ -78,19 +78,19 @@ TEST(RedisSettings, UnreachableAtStartServesDegradedThenConnects) {
     STRCMP_EQUAL("online", status_of(next_presence_about(alice, "bob")).c_str());
 
     CHECK_TEXT(redis.restart(&err), err.c_str());
-    bool up = false;
-    for (int i = 0; i < 60 && !up; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{100});
-        up =
-            Json::parse(http_get(host->port(), "/api/presence/health").body)["redis"].str() == "ok";
-    }
+    const bool up = eventually(
+        [&] {
+            return Json::parse(http_get(host->port(), "/api/presence/health").body)["redis"]
+                       .str() == "ok";
+        },
+        milliseconds{6000});
     CHECK_TEXT(up, host->output().c_str());
     // Its users are registered: Redis knows both devices.
-    bool registered = false;
-    for (int i = 0; i < 30 && !registered; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{100});
-        registered = redis.cli({"HKEYS", "presence:{bob}"}).find("d|lonely|") != std::string::npos;
-    }
+    const bool registered = eventually(
+        [&] {
+            return redis.cli({"HKEYS", "presence:{bob}"}).find("d|lonely|") != std::string::npos;
+        },
+        milliseconds{3000});
     CHECK_TEXT(registered, redis.cli({"HGETALL", "presence:{bob}"}).c_str());
     stop_cleanly(host);
 }

@@ -194,6 +194,7 @@ TEST(MariaDbJournal, CommittedRecordsAreTruncatedAway) {
     CHECK_TRUE(j->sync(5000));
     CHECK_TRUE(segment_bytes(dir.path()) > 0);
     j->committed(8);  // "b" (mark 9) is not in the database yet: nothing goes
+    // Kept: proving that nothing happens needs a window (no event says "looked and kept").
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK_TRUE(segment_bytes(dir.path()) > 0);
     j->committed(9);
@@ -209,10 +210,10 @@ TEST(MariaDbJournal, ReplayedRecordsStayUntilTheyAreCommitted) {
     CHECK_TEXT(j != nullptr, o.err.c_str());
     LONGS_EQUAL(3, o.replayed.size());
     j->committed(100);  // not sealed yet: the replayed file must stay
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // kept: a "nothing goes" window
     CHECK_TRUE(segment_bytes(dir.path()) > 0);
     j->seal_replayed(150);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // kept: the same window
     CHECK_TRUE(segment_bytes(dir.path()) > 0);
     j->committed(150);
     CHECK_TRUE(eventually([&] { return segment_bytes(dir.path()) == 0; }));

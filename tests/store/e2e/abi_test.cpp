@@ -10,16 +10,13 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_mariadb_fixture.hpp"
 #include "host_process.hpp"
 #include "mariadb_server.hpp"
 #include "presence_plugin.h"
 
 // CppUTest last: its leak-detecting new macros must not meet standard headers.
 #include <CppUTest/TestHarness.h>
-
-namespace presence::test {
-extern MariaDbServer* g_e2e_server;
-}
 
 using namespace presence::test;
 using namespace std::chrono_literals;
@@ -100,16 +97,24 @@ TEST(MariaDbAbi, DestroyAnswersARequestWaitingForTheStoreWith503AndCallsNothingE
     request.path = "/api/presence/me";
     request.user_id = "ann";
     LONGS_EQUAL(PRESENCE_HTTP_HANDLED, api->on_http(plugin, &request));
-    for (int i = 0; i < 10; ++i) {
-        std::this_thread::sleep_for(20ms);
-        if (host.wakes.exchange(0)) api->on_wake(plugin);
-    }
+    // The plugin's read is waiting for the lock (MariaDB says so), its wakes handled meanwhile.
+    const std::string waiting = "SELECT COUNT(*) FROM information_schema.processlist WHERE db = '" +
+                                db + "' AND state LIKE 'Waiting for table%'";
+    CHECK_TRUE_TEXT(eventually(
+                        [&] {
+                            if (host.wakes.exchange(0)) api->on_wake(plugin);
+                            const auto n = g_e2e_server->column(db, waiting);
+                            return !n.empty() && n[0] != "0";
+                        },
+                        10s),
+                    "the plugin's read never waited for the lock");
+    if (host.wakes.exchange(0)) api->on_wake(plugin);
     CHECK_TRUE_TEXT(host.answers.empty(), "the request should still be waiting");
 
     // destroy: the waiting request is answered 503 at once; destroy itself returns once the
     // database call in flight has (the lock goes away after 300 ms).
     std::thread unlock([&] {
-        std::this_thread::sleep_for(300ms);
+        std::this_thread::sleep_for(300ms);  // kept: destroy must meet a call still in flight
         locker.exec("UNLOCK TABLES");
     });
     host.in_destroy = true;

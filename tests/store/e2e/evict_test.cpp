@@ -35,6 +35,18 @@ Json rest_user(HostProcess& host, const std::string& viewer, const std::string& 
     return r.json();
 }
 
+// Returns once the wall clock's millisecond has moved on, so whatever the host stamps next
+// (it stamps with the same clock) is later than anything it stamped before this call.
+void next_millisecond() {
+    const auto ms = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
+    const auto start = ms();
+    while (ms() == start) std::this_thread::sleep_for(200us);
+}
+
 // Every user record has left the plugin's memory.
 void wait_until_all_evicted(HostProcess& host) {
     CHECK_TRUE_TEXT(
@@ -65,13 +77,14 @@ TEST(MariaDbEviction, AnEvictedInvisibleUserReloadsWithEverythingDurable) {
                              R"({"user_ids":["cat"]})", host.mint_token("ivy"));
         LONGS_EQUAL_TEXT(200, put.status, put.body.c_str());
         CHECK_TRUE(ivy.read_until_type("presence_self").valid());
-        std::this_thread::sleep_for(20ms);  // the invisible moment differs from the connect
+        next_millisecond();  // the invisible moment differs from the connect
         CHECK_TRUE(ivy.send_text(
             R"({"type":"presence_update","status":"invisible","message":"heads down","until":)" +
             std::to_string(until) + "}"));
         Json self = ivy.read_until_type("presence_self");
         STRCMP_EQUAL("invisible", self["status"].str().c_str());
-        std::this_thread::sleep_for(20ms);
+        // And the leaving moment differs from the invisible one.
+        next_millisecond();
     }  // ivy leaves (no grace): offline
 
     // What everyone sees of ivy before she is evicted.
@@ -126,7 +139,17 @@ TEST(MariaDbEviction, AnEvictedInvisibleUserReloadsWithEverythingDurable) {
 
     // While bob and cat are online ivy stays in memory: her view must stay live. She comes
     // back still invisible: cat (listed) sees her online with her message, bob sees nothing.
-    std::this_thread::sleep_for(2500ms);  // past evict_after_s
+    // Rather than sleep past evict_after_s: a witness nobody watches, loaded after ivy, is
+    // evicted (the queue is in due order, so ivy's turn came first), and ivy is still there.
+    const long long loaded = metric(host, "presence_loaded_users");  // ivy, bob, cat
+    CHECK_TRUE(loaded >= 3);
+    {
+        WsClient witness;
+        CHECK_TRUE(witness.connect(host.port(), host.ws_path("witness")));
+        CHECK_TRUE(witness.read_until_type("presence_snapshot").valid());
+        LONGS_EQUAL(loaded + 1, metric(host, "presence_loaded_users"));
+    }
+    CHECK_TRUE(eventually([&] { return metric(host, "presence_loaded_users") <= loaded; }, 15s));
     CHECK_TRUE(metric(host, "presence_loaded_users") >= 3);
     WsClient ivy;
     CHECK_TRUE(ivy.connect(host.port(), host.ws_path("ivy")));

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +58,17 @@ long data_segments_received(const WsClient& client) {
     socklen_t len = sizeof info;
     if (getsockopt(client.fd(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
     return static_cast<long>(info.tcpi_data_segs_in);
+}
+
+// How many descriptors `pid` holds open (/proc/PID/fd).
+size_t open_fds(pid_t pid) {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        ++n;
+    }
+    return n;
 }
 
 std::string friendship_body(const char* op, const char* a, const char* b) {
@@ -314,7 +326,7 @@ static void paused_reader_gets_every_frame(const char* setting, const char* log_
         const std::string ops = toggle_alice_bob_ops(kOpsEach);
         CHECK_EQUAL(200,
                     http_send(big.port(), "POST", "/admin/friendships", ops, "admin-token").status);
-        usleep(250 * 1000);  // alice reads nothing meanwhile
+        usleep(250 * 1000);  // kept: alice reads nothing while the host queues the frames
     }
     CHECK_EQUAL(kRequests * kOpsEach, read_alternating_frames_about_bob(alice));
     CHECK_TRUE(alice.send_text("{\"type\":\"presence_heartbeat\",\"idle\":false}"));
@@ -601,6 +613,7 @@ TEST(DescriptorLimit, SurplusConnectionsAreRefusedWithoutAnAcceptLoop) {
     options.max_open_files = 200;
     auto host = std::make_unique<HostProcess>(options);
     CHECK_TRUE(host->start());
+    const size_t idle_fds = open_fds(host->pid());
     std::vector<std::unique_ptr<WsClient>> clients;
     int accepted = 0;
     bool refused = false;
@@ -616,7 +629,13 @@ TEST(DescriptorLimit, SurplusConnectionsAreRefusedWithoutAnAcceptLoop) {
     CHECK_TRUE_TEXT(refused, std::to_string(accepted).c_str());
     CHECK_TRUE_TEXT(accepted >= 100, std::to_string(accepted).c_str());
     clients.clear();
-    usleep(300 * 1000);  // the host reaps the closed sockets
+    // The host reaps the closed sockets: its descriptors come back to what it held idle.
+    bool reaped = false;
+    for (int i = 0; i < 500 && !reaped; ++i) {
+        reaped = open_fds(host->pid()) <= idle_fds + 5;
+        if (!reaped) usleep(10 * 1000);
+    }
+    CHECK_TRUE_TEXT(reaped, std::to_string(open_fds(host->pid())).c_str());
     WsClient late;
     CHECK_EQUAL(101, late.connect_status(host->port(), "/ws?token=" + token_for("late")));
     CHECK_TRUE(late.wait_for("presence_snapshot"));
@@ -711,7 +730,7 @@ TEST(TurnEndFlush, WriteIntervalHoldsFramesForARecentlyWrittenConnection) {
         WsClient client;
         CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for("alice")));
         CHECK_TRUE(client.wait_for("presence_snapshot"));
-        usleep(400 * 1000);  // longer than the interval: the next write is not held
+        usleep(400 * 1000);  // kept (no clock in the host): longer than the interval
         auto ms_since = [](const timespec& from) {
             timespec now{};
             clock_gettime(CLOCK_MONOTONIC, &now);

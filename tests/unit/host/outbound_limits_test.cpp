@@ -115,7 +115,7 @@ double longest_heartbeat_ms(WsClient& client, const std::atomic<bool>& stop) {
                         client.wait_for("presence_heartbeat_ack", nullptr, milliseconds{20000});
         longest = std::max(longest, ms_since(start));
         if (!ok) break;
-        usleep(25 * 1000);
+        usleep(25 * 1000);  // kept: the pace of the probe, under the frame rate limit
     }
     return longest;
 }
@@ -244,7 +244,7 @@ TEST(HostOutbound, QueryHogsAreHeldToTheGlobalBudgetLargestFirst) {
         CHECK_EQUAL(101, client.connect_status(host.port(), "/ws?token=" + token_for(user)));
         limit_receive_buffer(client);
         CHECK_TRUE(client.send_texts_in_one_write(queries(ids, user.substr(0, 2))));
-        usleep(500 * 1000);  // answered meanwhile, and never read
+        usleep(500 * 1000);  // kept: the hog stays unread while the host answers
         rss_peak = std::max(rss_peak, rss_kib(host.pid()));
         for (WsClient& ok : good) {  // those who read are served all along
             CHECK_TRUE(ok.send_text(kHeartbeat));
@@ -329,6 +329,7 @@ TEST(HostOutbound, AbuseCloseArrivesAs1008WhileTheClientKeepsSending) {
                 }
             }
         });
+        // Kept: how long the client sends before it reads (0-80 ms) is what the rounds vary.
         usleep(static_cast<useconds_t>(round % 5) * 20 * 1000);
         std::string payload;
         int opcode = 0;
