@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "e2e_mariadb_fixture.hpp"
 #include "host_process.hpp"
+#include "mariadb_e2e_fixture.hpp"
 #include "mariadb_server.hpp"
 #include "presence_plugin.h"
 
