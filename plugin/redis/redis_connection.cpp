@@ -19,10 +19,6 @@ struct ContextFree {
 };
 using ContextPtr = std::unique_ptr<redisContext, ContextFree>;
 
-struct ReplyFree {
-    void operator()(void* r) const { freeReplyObject(r); }
-};
-
 timeval to_timeval(int ms) {
     ms = std::max(ms, 1);  // 0 would mean "no timeout" to the kernel
     timeval tv{};
@@ -138,7 +134,7 @@ ConnectResult RedisConnection::connect(const ConnectOptions& options, std::strin
         return ConnectResult::Unreachable;
     }
     redisEnableKeepAlive(c.get());  // a silently dead peer is noticed even on idle connections
-    guard_reader(c.get());
+    use_reply_builder(c.get());
     impl_->context = std::move(c);
 
     const ConnectResult result = handshake(why);
@@ -285,8 +281,7 @@ bool RedisConnection::read_reply(Reply& out, std::string* seen) {
             seen->assign(c->reader->buf + c->reader->pos, n);
         }
     }
-    std::unique_ptr<void, ReplyFree> owned(raw);
-    out = copy_reply(static_cast<const redisReply*>(raw));
+    out = std::move(*take_reply(raw));
     return true;
 }
 
