@@ -201,9 +201,9 @@ TEST(PresenceScripts, HeartbeatSaysNewAndNamesTheSilent) {
     LONGS_EQUAL(2, beat("A", "5000").elements.size());  // nobody silent that long
 }
 
-// The put answers with what it built, not with a final HGETALL: after every kind of step the
-// answer must be exactly the stored hash, and with the feed key the feed's newest entry must be
-// this instance's user entry carrying that same hash.
+// After every kind of step the put's answer is exactly the stored hash, and with the feed key
+// (one Redis) the feed's newest entry is this instance's user entry carrying that same hash;
+// without it nothing is appended.
 TEST(PresenceScripts, AnswerIsTheStoredHashAndTheFeedEntryCarriesIt) {
     const std::vector<redis::Command> steps = {
         put("bob", "A", {{1, false}, {2, true}}, "i", "3", "first", "1000"),
