@@ -1,19 +1,23 @@
-// What plugin/redis needs from hiredis beyond its headers: copying a reply tree into `Reply`,
-// and a reader that refuses absurd array sizes (hiredis 0.14.1 would calloc whatever count a
-// broken or hostile peer announces).
+// What plugin/redis needs from hiredis beyond its headers: a reader that builds our `Reply`
+// tree directly (no hiredis reply tree to copy and free: one allocation per array and per long
+// string instead of three), and refuses absurd array sizes (hiredis 0.14.1 would calloc
+// whatever count a broken or hostile peer announces).
 #pragma once
 
 #include <hiredis/hiredis.h>
+
+#include <memory>
 
 #include "redis/redis_reply.hpp"
 
 namespace presence::redis {
 
-// Deep copy of a hiredis reply (nullptr gives a Nil reply).
-Reply copy_reply(const redisReply* reply);
+// Makes the context's reader build `Reply` objects: every reply redisGetReplyFromReader hands
+// out afterwards is a Reply* to take with take_reply(). Arrays over a sane size make the reader
+// fail with "Out of memory" instead of being allocated.
+void use_reply_builder(redisContext* context);
 
-// Makes the context's reader fail with "Out of memory" on arrays over a sane size instead of
-// allocating them.
-void guard_reader(redisContext* context);
+// Ownership of a reply the builder made (nullptr gives nullptr).
+std::unique_ptr<Reply> take_reply(void* raw);
 
 }  // namespace presence::redis

@@ -5,7 +5,14 @@ namespace presence::redis {
 namespace {
 
 // Numbers beyond 2^31 print as 1.7e+12 with tostring() in Redis' Lua: format them whole.
-constexpr const char* kPutUser = R"lua(
+// With a second key (the feed: one Redis, not a cluster, where the two keys sit in different
+// slots) the new state is also appended to the feed here, in the same atomic step as the
+// write: one round trip per change instead of two, and feed order is version order. At most
+// ~3,900 fields fit the XADD (Lua's 8,000 stack slots): hundreds of instances times
+// max_connections_per_user.
+// (Reading the hash once with HGETALL and writing it with one HSET was tried: Redis spent as
+// much or more per call, 21.5-25 us against 21-22 us, on the Lua tables that replace the calls.)
+constexpr const char* kPutUserHead = R"lua(
 local key, inst = KEYS[1], ARGV[1]
 local prefix = 'd|' .. inst .. '|'
 local before, others = 0, 0
@@ -53,7 +60,16 @@ local old = tonumber(redis.call('HGET', key, 'v') or '0')
 local v = math.max(old + 1, t[1] * 1000000 + t[2])
 redis.call('HSET', key, 'v', string.format('%.0f', v))
 if others + n > 0 then redis.call('PERSIST', key) else redis.call('EXPIRE', key, 86400) end
-return redis.call('HGETALL', key)
+local out = redis.call('HGETALL', key)
+if #KEYS > 1 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ')lua";
+
+// The feed entry: its own fields (o: origin instance, k: kind, u: user id, the key without
+// "presence:{" and "}"), then the hash.
+constexpr const char* kPutUserTail = R"lua(', '*', 'o', inst, 'k', 'u',
+    'u', string.sub(key, 11, -2), unpack(out))
+end
+return out
 )lua";
 
 constexpr const char* kDropInstance = R"lua(
@@ -100,7 +116,7 @@ return out
 }  // namespace
 
 const Script& put_user_script() {
-    static const Script s(kPutUser);
+    static const Script s(std::string(kPutUserHead) + kFeedMaxLen + kPutUserTail);
     return s;
 }
 

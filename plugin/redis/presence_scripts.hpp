@@ -1,15 +1,20 @@
 // The Lua scripts that keep a user's hash (user_hash.hpp) and the instance heartbeats. Each
-// user script touches one key, so it runs on one slot of a Redis Cluster; each returns the
-// whole hash after the change (HGETALL), which the caller applies and writes to the feed.
+// user script touches one key (the put may also append to the feed: one Redis only), so it
+// runs on one slot of a Redis Cluster; each returns the whole hash after the change (field,
+// value, ...), which the caller applies and writes to the feed (unless the put did).
 #pragma once
 
 #include "redis/redis_client.hpp"
 
 namespace presence::redis {
 
-// KEYS[1] user hash. ARGV: instance, left_at ("" = now by Redis' clock), left_idle ("0"/"1"),
-// record mode ("" none, "1" set, "i" set only if the hash has none), s, m, t, l, L, w ("" =
-// absent), the number of devices, then conn and idle ("0"/"1") for each device of this
+// The change feed's approximate length bound (XADD MAXLEN ~).
+inline constexpr const char* kFeedMaxLen = "100000";
+
+// KEYS[1] user hash, KEYS[2] (optional) the change feed: the new state is appended to it as a
+// user entry of this instance. ARGV: instance, left_at ("" = now by Redis' clock), left_idle
+// ("0"/"1"), record mode ("" none, "1" set, "i" set only if the hash has none), s, m, t, l, L, w
+// ("" = absent), the number of devices, then conn and idle ("0"/"1") for each device of this
 // instance. Replaces this instance's devices, keeps the others'.
 const Script& put_user_script();
 

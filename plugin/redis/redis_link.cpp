@@ -39,14 +39,13 @@ bool is_io_error(const Reply& r) {
 
 constexpr std::size_t kMaxBatch = 512;
 constexpr core::Millis kGapCheckMs = 5'000;
-constexpr const char* kFeedMaxLen = "100000";
 
 }  // namespace
 
 struct RedisLink::Job {
     enum class Kind { Put, Friendship, Fetch } kind = Kind::Put;
     std::string user;
-    Argv argv;  // Put: the script's numkeys, key and arguments
+    Argv argv;  // Put: the script's numkeys, keys and arguments
     bool has_devices = false;
     bool set_changed = false;  // the put also sent SADD/SREM
     bool add = false;
@@ -101,22 +100,28 @@ void RedisLink::put(const core::SharedUser& u) {
         if (!vis.empty()) vis.push_back(' ');
         vis += id;
     }
-    j.argv = {"1",
-              user_key(u.user_id),
-              options_.instance,
-              millis_text(u.left_at),
-              u.left_idle ? "1" : "0",
-              u.record_changed ? "1" : "i",
-              std::to_string(static_cast<int>(r.chosen)),
-              r.message.value_or(""),
-              millis_text(r.until),
-              millis_text(r.last_seen),
-              millis_text(r.last_seen_listed),
-              std::move(vis),
-              std::to_string(u.devices.size())};
+    // One Redis: the script also writes the feed (one round trip, feed order = version order).
+    // A cluster keeps the feed in another slot than the user: the writer appends it after.
+    const bool feed_in_script = !options_.url.cluster;
+    Argv& a = j.argv;
+    a.reserve(15 + 2 * u.devices.size());
+    a.emplace_back(feed_in_script ? "2" : "1");
+    a.push_back(user_key(u.user_id));
+    if (feed_in_script) a.push_back(feed_key_);
+    a.push_back(options_.instance);
+    a.push_back(millis_text(u.left_at));
+    a.emplace_back(u.left_idle ? "1" : "0");
+    a.emplace_back(u.record_changed ? "1" : "i");
+    a.push_back(std::to_string(static_cast<int>(r.chosen)));
+    a.push_back(r.message.value_or(""));
+    a.push_back(millis_text(r.until));
+    a.push_back(millis_text(r.last_seen));
+    a.push_back(millis_text(r.last_seen_listed));
+    a.push_back(std::move(vis));
+    a.push_back(std::to_string(u.devices.size()));
     for (const auto& d : u.devices) {
-        j.argv.push_back(std::to_string(d.conn));
-        j.argv.push_back(d.idle ? "1" : "0");
+        a.push_back(std::to_string(d.conn));
+        a.emplace_back(d.idle ? "1" : "0");
     }
     std::lock_guard lk(mutex_);
     jobs_.push_back(std::move(j));
@@ -304,7 +309,7 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
     for (auto& j : jobs) {
         switch (j.kind) {
             case Job::Kind::Put:
-                cmds.push_back({user_key(j.user), j.argv, &put_user_script()});
+                cmds.push_back({j.argv[1], std::move(j.argv), &put_user_script()});
                 // The instance's set of users (for reaping) changes only when the user's first
                 // device here comes or the last goes: most changes cost the set nothing.
                 if (j.has_devices != (in_own_set_.count(j.user) > 0)) {
@@ -347,7 +352,10 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                 e.kind = LinkEvent::Kind::Put;
                 e.user = j.user;
                 e.ok = r.is_array();
-                if (e.ok) {
+                if (e.ok && !options_.url.cluster) {
+                    e.hash = parse_user_hash(r);
+                    published_.fetch_add(1);  // by the script
+                } else if (e.ok) {
                     e.hash = parse_user_hash(r);
                     Argv x = {"XADD", feed_key_,         "MAXLEN", "~", kFeedMaxLen, "*",
                               "o",    options_.instance, "k",      "u", "u",         j.user};

@@ -4,6 +4,7 @@
 // parser of user hashes on odd replies.
 #include "redis/presence_scripts.hpp"
 
+#include <map>
 #include <string>
 
 #include "redis/user_hash.hpp"
@@ -45,6 +46,21 @@ redis::Command put(const std::string& user, const std::string& instance,
         a.push_back(d.idle ? "1" : "0");
     }
     return {redis::user_key(user), a, &redis::put_user_script()};
+}
+
+// The same put, also appending the new state to the feed (one Redis: the link's way).
+redis::Command with_feed(redis::Command c) {
+    c.argv[0] = "2";
+    c.argv.insert(c.argv.begin() + 2, "{presence}:feed");
+    return c;
+}
+
+// field -> value of a flat field/value array (order does not matter).
+std::map<std::string, std::string> as_map(const redis::Reply& r, std::size_t from = 0) {
+    std::map<std::string, std::string> m;
+    for (std::size_t i = from; i + 1 < r.elements.size(); i += 2)
+        m[r.elements[i].str] = r.elements[i + 1].str;
+    return m;
 }
 
 redis::Command drop(const std::string& user, const std::string& instance, const std::string& at) {
@@ -185,6 +201,49 @@ TEST(PresenceScripts, HeartbeatSaysNewAndNamesTheSilent) {
     LONGS_EQUAL(4, r.elements.size());
     STRCMP_EQUAL("B", r.elements[2].str.c_str());
     LONGS_EQUAL(2, beat("A", "5000").elements.size());  // nobody silent that long
+}
+
+// After every kind of step the put's answer is exactly the stored hash, and with the feed key
+// (one Redis) the feed's newest entry is this instance's user entry carrying that same hash;
+// without it nothing is appended.
+TEST(PresenceScripts, AnswerIsTheStoredHashAndTheFeedEntryCarriesIt) {
+    const std::vector<redis::Command> steps = {
+        put("bob", "A", {{1, false}, {2, true}}, "i", "3", "first", "1000"),
+        put("bob", "B", {{7, true}}, "i", "2", "other"),
+        put("bob", "A", {{3, false}}, "1", "2", "lunch", "500"),  // l stays 1000
+        put("bob", "A", {}, "1", "1", "", "2000"),                // B's device stays: no g
+        put("bob", "B", {}, "", "1", "", "", "4242"),             // last device: g, gi
+        put("bob", "B", {}, "", "1", "", "", "9999"),             // again: g stays
+        put("bob", "A", {{4, true}}, "1", "4", "back", "3000"),   // g, gi go
+    };
+    std::size_t entries = 0;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        const bool feed = i % 2 == 0;
+        redis::Reply answer, stored, last;
+        CHECK(client->run_one(feed ? with_feed(steps[i]) : steps[i], answer));
+        CHECK_TEXT(answer.is_array(), answer.str.c_str());
+        CHECK(client->run_one({"", {"HGETALL", redis::user_key("bob")}}, stored));
+        const auto want = as_map(stored);
+        CHECK_TEXT(as_map(answer) == want, ("step " + std::to_string(i)).c_str());
+        LONGS_EQUAL(want.size() * 2, answer.elements.size());  // no field twice
+        if (feed) ++entries;
+        STRCMP_EQUAL(std::to_string(entries).c_str(),
+                     server.cli({"XLEN", "{presence}:feed"}).c_str());
+        if (!feed) continue;
+        CHECK(
+            client->run_one({"", {"XREVRANGE", "{presence}:feed", "+", "-", "COUNT", "1"}}, last));
+        CHECK(last.is_array() && last.elements.size() == 1);
+        const redis::Reply& fields = last.elements[0].elements[1];
+        CHECK(fields.elements.size() >= 6);
+        const std::vector<std::string> head = {"o", "A", "k", "u", "u", "bob"};
+        const std::string& inst = steps[i].argv[2];
+        for (std::size_t k = 0; k < head.size(); ++k)
+            STRCMP_EQUAL(k == 1 ? inst.c_str() : head[k].c_str(), fields.elements[k].str.c_str());
+        CHECK_TEXT(as_map(fields, 6) == want, ("feed step " + std::to_string(i)).c_str());
+    }
+    redis::UserHash h = run(put("bob", "A", {{4, true}}));
+    CHECK_FALSE(h.gone_since.has_value());
+    LONGS_EQUAL(3000, *h.record.last_seen);  // untouched by a put without the record
 }
 
 TEST(PresenceScripts, ScriptsRunAgainAfterTheScriptCacheIsFlushed) {
