@@ -77,6 +77,11 @@ void Acceptor::accept_ready() {
             }
             break;  // EAGAIN: nothing more queued
         }
+        if (fd >= fd_ceiling_) {
+            refuse_over_ceiling(fd);
+            break;
+        }
+        const bool near_ceiling = fd >= fd_ceiling_ - kFdHeadroom;
         // No Nagle delay on small frames, as lws' own listener sets it (not left to adoption):
         // otherwise a frame could wait ~40 ms for the peer's delayed ACK.
         const int one = 1;
@@ -95,7 +100,28 @@ void Acceptor::accept_ready() {
             case Adoption::WithRequest:
                 break;
         }
+        if (near_ceiling) {
+            sink_.pause_accepting(kCeilingPauseS);
+            break;
+        }
     }
+}
+
+// A socket whose number lws cannot take: closed (the client sees the connection end and may
+// retry), accepting paused so queued closes free descriptors first; logged at most once a
+// second.
+void Acceptor::refuse_over_ceiling(int fd) {
+    ::close(fd);
+    ++over_ceiling_;
+    sink_.pause_accepting(kCeilingPauseS);
+    const int64_t now = lws_now_usecs();
+    if (now - last_ceiling_log_us_ < LWS_US_PER_SEC) return;
+    last_ceiling_log_us_ = now;
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "descriptors at lws' limit (%d): %llu new connections closed so far", fd_ceiling_,
+                  static_cast<unsigned long long>(over_ceiling_));
+    sink_.log(PRESENCE_LOG_WARN, line);
 }
 
 // Sockets refused at their address' cap, or held with the set full (the oldest are being

@@ -44,10 +44,21 @@ class Acceptor {
     static constexpr int kBareAdoptions = 128;
     // During a burst of closes, every this many the loop asks work_waiting() (note_close).
     static constexpr int kClosesPerCheck = 32;
+    // Near the descriptor ceiling (set_fd_ceiling): accepting stops for kCeilingPauseS once a
+    // new socket's number is within kFdHeadroom of it, so the closes queued behind this turn
+    // are served (their descriptors freed) before more connections come in.
+    static constexpr int kFdHeadroom = 256;
+    static constexpr double kCeilingPauseS = 0.05;
 
     Acceptor(PendingLimits limits, AcceptorSink& sink) : pending_(limits), sink_(sink) {}
     Acceptor(const Acceptor&) = delete;
     Acceptor& operator=(const Acceptor&) = delete;
+
+    // Descriptors from `ceiling` up are never handed on: lws sizes its descriptor table at
+    // creation and fails (logging "is too high") on any number past it; lws 4.1.6 was seen to
+    // crash (free(): invalid pointer) after a run of such failures in a reconnect storm on a
+    // starved CPU, when accepts outran the closes still queued. Such a socket is closed at once.
+    void set_fd_ceiling(int ceiling) { fd_ceiling_ = ceiling; }
 
     // Binds and listens (ListenSocket::open); false with a reason naming the address.
     bool listen(const ListenAddress& where, bool reuse_port, std::string& error);
@@ -76,6 +87,7 @@ class Acceptor {
     enum class Adoption { WithRequest, Bare, Waiting };
     Adoption adopt_when_ready(int fd, bool held);
     void note_pending_pressure();
+    void refuse_over_ceiling(int fd);
 
     ListenSocket listener_;
     PendingSockets pending_;
@@ -83,6 +95,9 @@ class Acceptor {
     std::vector<int> ready_scratch_;  // serve_pending()'s, reused
     int64_t last_refusal_log_us_ = 0;
     int closes_since_check_ = 0;
+    int fd_ceiling_ = 1 << 30;
+    uint64_t over_ceiling_ = 0;  // sockets closed at the ceiling, for the log line
+    int64_t last_ceiling_log_us_ = 0;
 };
 
 }  // namespace presence_host

@@ -287,6 +287,7 @@ class HostServer : private AcceptorSink {
     // Fast path: the host's own listening socket (lws' vhost then has none) and the accepted
     // sockets whose request has not (fully) arrived yet (acceptor.hpp). Null on the plain path.
     std::unique_ptr<Acceptor> acceptor_;
+    unsigned int lws_fd_limit_ = 0;  // lws' descriptor table size (create_context)
     // libev (the host's own acceptor): unmasked client frames are refused (frame_mask_guard.hpp).
     std::unique_ptr<FrameMaskGuard> mask_guard_;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;

@@ -88,6 +88,7 @@ bool HostServer::create_context(std::string& error) {
     // is created, then the spare descriptors are given back to the rest of the process.
     const unsigned int fd_limit = lower_fd_limit_for_lws();
     info.fd_limit_per_thread = fd_limit;
+    lws_fd_limit_ = fd_limit;
     // Header tables (~5 KiB each) are needed only while a request's headers are parsed. A
     // pool bounds that memory however many sockets connect at once; connections past it wait
     // their turn for a table instead of each holding one. This is what keeps a held WebSocket
@@ -165,6 +166,7 @@ bool HostServer::create_vhost(std::string& error) {
     if (fast_path()) {
         // The fast path: the host listens and hands connections to lws itself (acceptor.hpp).
         acceptor_ = std::make_unique<Acceptor>(options_.pending, static_cast<AcceptorSink&>(*this));
+        acceptor_->set_fd_ceiling(static_cast<int>(lws_fd_limit_));
         ListenAddress where{options_.listen_host, options_.listen_port, options_.listen_ipv6};
         if (!acceptor_->listen(where, options_.reuse_port, error)) return false;
         vinfo.port = CONTEXT_PORT_NO_LISTEN_SERVER;

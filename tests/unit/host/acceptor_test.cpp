@@ -220,3 +220,45 @@ TEST(Acceptor, EveryFewClosesTheLoopLearnsWhetherConnectionsWait) {
     for (int i = 1; i < Acceptor::kClosesPerCheck; ++i) CHECK_FALSE(acceptor->note_close());
     CHECK_TRUE(acceptor->note_close());
 }
+
+// The next descriptor number this process will be given (the lowest free one).
+static int next_fd_number() {
+    const int probe = dup(0);
+    close(probe);
+    return probe;
+}
+
+// A socket whose descriptor lws could not take (at or past the ceiling: lws' table size) is
+// closed by the acceptor, never handed on, and accepting pauses so queued closes free
+// descriptors first; the log says so.
+TEST(Acceptor, SocketAtTheDescriptorCeilingIsClosedNotHandedOn) {
+    start();
+    const int c = client();
+    send_text(c, kUpgrade);
+    wait_ready(*acceptor);
+    acceptor->set_fd_ceiling(next_fd_number());
+    acceptor->accept_ready();
+    CHECK_EQUAL(0u, sink.with_request.size());
+    CHECK_EQUAL(0, sink.bare);
+    CHECK_EQUAL(1, sink.pauses);
+    CHECK_TRUE(reads_closed(c));
+    CHECK_EQUAL(1u, sink.lines.size());
+    STRCMP_CONTAINS("descriptors at lws' limit", sink.lines[0].c_str());
+}
+
+// Within Acceptor::kFdHeadroom of the ceiling a connection is still handed on, but it is the
+// last of the turn: accepting pauses and the next one waits in the listen queue.
+TEST(Acceptor, NearTheCeilingOneConnectionIsTakenThenAcceptingPauses) {
+    start();
+    send_text(client(), kUpgrade);
+    send_text(client(), kUpgrade);
+    wait_ready(*acceptor);
+    acceptor->set_fd_ceiling(next_fd_number() + Acceptor::kFdHeadroom / 2);
+    acceptor->accept_ready();
+    CHECK_EQUAL(1u, sink.with_request.size());
+    CHECK_EQUAL(1, sink.pauses);
+    acceptor->set_fd_ceiling(1 << 30);
+    acceptor->accept_ready();
+    CHECK_EQUAL(2u, sink.with_request.size());
+    CHECK_EQUAL(1, sink.pauses);
+}
