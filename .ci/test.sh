@@ -67,7 +67,7 @@ asan_result="passed"
 # real plugin in-process), the store's journal thread, e2e (presence-host built with TSan loading
 # the TSan-built plugin), the MariaDB store and MariaDB e2e suites (the store's worker thread, the
 # host's friendship-table worker), the Redis client and three hosts linked through a Redis. Only
-# these targets are built (the tsan preset: -O1 -g1). core_tests, host_unit_tests and
+# these targets are built (the tsan preset: -O2 -g1, line tables only). core_tests, host_unit_tests and
 # redis_unit_tests are single-threaded logic (no thread is started in them): they run in the
 # release and ASan legs only. A process that sees a race exits 66 (a host then fails its test's
 # clean-stop check), and every report also lands in a file under build/tsan/reports: any file
