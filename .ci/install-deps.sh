@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates
-  libwebsockets-dev libev-dev libwebsockets-evlib-ev libwebsockets-evlib-uv libcjson-dev libmariadb-dev libcpputest-dev libhiredis-dev libssl-dev liburing-dev
+  libwebsockets-dev libev-dev libwebsockets-evlib-ev libcjson-dev libmariadb-dev libcpputest-dev libhiredis-dev libssl-dev liburing-dev
   mariadb-server redis-server libbenchmark-dev
   clang-format gnuplot-nox curl procps
   dpkg-dev  # dpkg-shlibdeps and dpkg-deb for the Debian package (.ci/check-install.sh)

@@ -35,11 +35,19 @@ target_link_libraries(presence_adapters PUBLIC presence_core PkgConfig::CJSON pr
 set_target_properties(presence_adapters PROPERTIES
   CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
 
+# The C entry point, compiled once: its object goes into libpresence.so and into the fuzz
+# targets that drive the whole plugin through its table (tests/fuzz).
+add_library(presence_entry OBJECT ${CMAKE_CURRENT_LIST_DIR}/plugin.cpp)
+target_link_libraries(presence_entry PUBLIC presence_adapters)
+target_compile_definitions(presence_entry PRIVATE PRESENCE_PLUGIN_VERSION="${PROJECT_VERSION}")
+set_target_properties(presence_entry PROPERTIES
+  CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+
 # libpresence.so: exports presence_plugin_entry alone (checked with nm -D by the ABI tests).
-add_library(presence SHARED ${CMAKE_CURRENT_LIST_DIR}/plugin.cpp)
-target_link_libraries(presence PRIVATE presence_adapters)
-target_compile_definitions(presence PRIVATE PRESENCE_PLUGIN_VERSION="${PROJECT_VERSION}")
+add_library(presence SHARED)
+target_link_libraries(presence PRIVATE presence_entry)
 set_target_properties(presence PROPERTIES
+  LINKER_LANGUAGE CXX
   CXX_VISIBILITY_PRESET hidden
   VISIBILITY_INLINES_HIDDEN ON
   LINK_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/presence.map)
