@@ -132,11 +132,11 @@ HttpResponse http_get(std::uint16_t port, const std::string& path, const std::st
 }
 
 HttpResponse http_send(std::uint16_t port, const std::string& method, const std::string& path,
-                       const std::string& body, const std::string& token) {
+                       const std::string& body, const std::string& token, milliseconds timeout) {
     HttpHeaders h;
     if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
     if (!body.empty()) h.emplace_back("Content-Type", "application/json");
-    return http_request(port, method, path, h, body);
+    return http_request(port, method, path, h, body, timeout);
 }
 
 }  // namespace presence::test

@@ -35,6 +35,7 @@ HttpResponse http_request(std::uint16_t port, const std::string& method, const s
 // there is a body.
 HttpResponse http_get(std::uint16_t port, const std::string& path, const std::string& token = {});
 HttpResponse http_send(std::uint16_t port, const std::string& method, const std::string& path,
-                       const std::string& body, const std::string& token = {});
+                       const std::string& body, const std::string& token = {},
+                       milliseconds timeout = milliseconds{5000});
 
 }  // namespace presence::test

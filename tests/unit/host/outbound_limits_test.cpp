@@ -184,8 +184,12 @@ TEST(HostOutbound, ClientThatNeverReadsIsStillCutBehindItsBigSnapshot) {
     ops += "]}";
     bool cut = false;
     for (int request = 0; request < 40 && !cut; ++request) {
-        CHECK_EQUAL(
-            200, http_send(host.port(), "POST", "/admin/friendships", ops, "admin-token").status);
+        // The answer can wait behind the 7 MB snapshot's writes and the 100,000-friend load
+        // (seconds under ThreadSanitizer): a generous bound, and one request per round.
+        const int status = http_send(host.port(), "POST", "/admin/friendships", ops, "admin-token",
+                                     milliseconds{30000})
+                               .status;
+        CHECK_EQUAL(200, status);
         std::string payload;
         while (friend0.read_frame(payload, milliseconds{300}) == 1) {
         }
