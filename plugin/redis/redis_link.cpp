@@ -229,7 +229,10 @@ void RedisLink::set_up(bool up, bool data_lost) {
     LinkEvent e;
     e.kind = up ? LinkEvent::Kind::Up : LinkEvent::Kind::Down;
     e.data_lost = data_lost;
-    if (up && changed) up_since_ = steady_ms();
+    if (up && changed) {
+        up_since_ = steady_ms();
+        put_failed_ = false;  // the loop side sends every refused put again, then a mark
+    }
     if (changed) log(up ? 0 : 1, up ? "link up" : "link down: serving this instance's users alone");
     emit(std::move(e));
 }
@@ -366,7 +369,6 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
     std::vector<Command> feed;
     std::vector<LinkEvent> out;
     std::size_t i = 0;
-    bool puts_taken = true;  // every put of this batch written
     bool mark = false;
     for (auto& j : jobs) {
         switch (j.kind) {
@@ -377,7 +379,7 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                 e.kind = LinkEvent::Kind::Put;
                 e.user = j.user;
                 e.ok = r.is_array();
-                if (!e.ok) puts_taken = false;
+                if (!e.ok) put_failed_ = true;
                 if (e.ok && !options_.url.cluster) {
                     e.hash = parse_user_hash(r);
                     published_.fetch_add(1);  // by the script
@@ -410,7 +412,10 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                 break;
             }
             case Job::Kind::Registered:
-                mark = true;
+                // Every put queued before it taken (a refused one is sent again by the loop
+                // side, with another mark after it).
+                mark = !put_failed_;
+                put_failed_ = false;
                 break;
         }
     }
@@ -421,10 +426,9 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
             if (!r.is_error()) published_.fetch_add(1);
         }
     }
-    // Marked only once every put before it is in Redis (this batch's answers are all in; a
-    // put refused earlier is sent again by the loop side, with another mark after it). Jobs
+    // Written once this batch's answers are all in (with a cluster, on other nodes too). Jobs
     // run in order, so the puts of the re-registration went before.
-    if (mark && all_ok && puts_taken) {
+    if (mark && all_ok) {
         // The run ids of every node seen: a mark holding those of the latest restarts was
         // written after this instance registered again following them.
         std::string ids = " ";

@@ -120,6 +120,7 @@ class RedisLink {
     std::set<std::string> peers_;     // other instances in the heartbeat set at the last beat
     std::set<std::string> awaiting_;  // after a data loss: peers not registered again yet
     bool resync_owed_ = false;        // after a data loss: the resync waits for awaiting_
+    bool put_failed_ = false;         // a put refused since the last mark asked for
     // The new run ids of the nodes whose restart was seen last: an instance's mark in
     // {presence}:registered (the run ids it knows) counts once it holds them all, so a mark
     // left before that loss does not count after it.
