@@ -34,7 +34,8 @@ struct LinkEvent {
     std::uint64_t token = 0;
     std::vector<std::pair<std::string, UserHash>> fetched;
     // Up: Redis lost what this instance had written (restart, or reaped while paused):
-    // re-register everything. resync: the feed skipped entries: re-read loaded users.
+    // re-register everything. resync: re-read loaded users (the feed skipped entries, or
+    // after a data loss every instance known before registered again or fell silent).
     bool data_lost = false;
     bool resync = false;
     // Log

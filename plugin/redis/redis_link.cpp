@@ -1,6 +1,8 @@
 #include "redis/redis_link.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <iterator>
 #include <utility>
 
 #include "redis/presence_scripts.hpp"
@@ -43,7 +45,7 @@ constexpr core::Millis kGapCheckMs = 5'000;
 }  // namespace
 
 struct RedisLink::Job {
-    enum class Kind { Put, Friendship, Fetch } kind = Kind::Put;
+    enum class Kind { Put, Friendship, Fetch, Registered } kind = Kind::Put;
     std::string user;
     Argv argv;  // Put: the script's numkeys, keys and arguments
     bool has_devices = false;
@@ -58,6 +60,7 @@ RedisLink::RedisLink(LinkOptions options) : options_(std::move(options)) {
     feed_key_ = "{presence}:feed";
     instances_key_ = "{presence}:instances";
     own_set_key_ = "{presence}:inst:" + options_.instance;
+    registered_key_ = "{presence}:registered";
     ClientOptions co;
     writer_client_ = std::make_unique<RedisClient>(options_.url, co);
     co.command_timeout_ms = 3000;  // more than the reader's XREAD BLOCK
@@ -151,6 +154,14 @@ std::uint64_t RedisLink::fetch(std::vector<std::string> users) {
     return token;
 }
 
+void RedisLink::registered() {
+    Job j;
+    j.kind = Job::Kind::Registered;
+    std::lock_guard lk(mutex_);
+    jobs_.push_back(std::move(j));
+    cv_.notify_one();
+}
+
 void RedisLink::take(std::vector<LinkEvent>& out) {
     std::lock_guard lk(mutex_);
     if (out.empty()) {
@@ -218,7 +229,10 @@ void RedisLink::set_up(bool up, bool data_lost) {
     LinkEvent e;
     e.kind = up ? LinkEvent::Kind::Up : LinkEvent::Kind::Down;
     e.data_lost = data_lost;
-    if (up && changed) up_since_ = steady_ms();
+    if (up && changed) {
+        up_since_ = steady_ms();
+        put_failed_ = false;  // the loop side sends every refused put again, then a mark
+    }
     if (changed) log(up ? 0 : 1, up ? "link up" : "link down: serving this instance's users alone");
     emit(std::move(e));
 }
@@ -258,6 +272,8 @@ void RedisLink::writer_main() {
                     keep.push_back(std::move(j));
                     continue;
                 }
+                // The loop side sends its mark again after the puts it sends again on return.
+                if (j.kind == Job::Kind::Registered) continue;
                 LinkEvent e;
                 e.ok = false;
                 e.kind = j.kind == Job::Kind::Put ? LinkEvent::Kind::Put : LinkEvent::Kind::Fetched;
@@ -283,6 +299,12 @@ void RedisLink::writer_main() {
             cleaned_ = true;
             drop_all_of(options_.instance, std::to_string(wall_ms()), false);
         }
+        if (!writer_up_) {
+            // (Re)connected: the heartbeat first, so a Redis that lost its data is known as
+            // such before anything read from it is handed to the loop side.
+            next_beat_ = steady_ms() + options_.heartbeat_ms;
+            beat();
+        }
         if (!batch.empty()) run_jobs(batch);
         if (stopping) {
             std::lock_guard lk(mutex_);
@@ -294,6 +316,8 @@ void RedisLink::writer_main() {
                 Reply r;
                 writer_client_->run_one(
                     {instances_key_, {"ZREM", instances_key_, options_.instance}}, r);
+                writer_client_->run_one(
+                    {registered_key_, {"HDEL", registered_key_, options_.instance}}, r);
             }
             return;
         }
@@ -333,6 +357,8 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                 for (const auto& u : j.users)
                     cmds.push_back({user_key(u), {"HGETALL", user_key(u)}});
                 break;
+            case Job::Kind::Registered:
+                break;  // written after the batch (below)
         }
     }
     std::vector<Reply> replies;
@@ -343,6 +369,7 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
     std::vector<Command> feed;
     std::vector<LinkEvent> out;
     std::size_t i = 0;
+    bool mark = false;
     for (auto& j : jobs) {
         switch (j.kind) {
             case Job::Kind::Put: {
@@ -352,6 +379,7 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                 e.kind = LinkEvent::Kind::Put;
                 e.user = j.user;
                 e.ok = r.is_array();
+                if (!e.ok) put_failed_ = true;
                 if (e.ok && !options_.url.cluster) {
                     e.hash = parse_user_hash(r);
                     published_.fetch_add(1);  // by the script
@@ -383,6 +411,12 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                 out.push_back(std::move(e));
                 break;
             }
+            case Job::Kind::Registered:
+                // Every put queued before it taken (a refused one is sent again by the loop
+                // side, with another mark after it).
+                mark = !put_failed_;
+                put_failed_ = false;
+                break;
         }
     }
     if (!feed.empty()) {
@@ -391,6 +425,17 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
         for (const auto& r : fr) {
             if (!r.is_error()) published_.fetch_add(1);
         }
+    }
+    // Written once this batch's answers are all in (with a cluster, on other nodes too). Jobs
+    // run in order, so the puts of the re-registration went before.
+    if (mark && all_ok) {
+        // The run ids of every node seen: a mark holding those of the latest restarts was
+        // written after this instance registered again following them.
+        std::string ids = " ";
+        for (const auto& [node, id] : run_ids_) ids += id + ' ';
+        Reply r;
+        writer_client_->run_one(
+            {registered_key_, {"HSET", registered_key_, options_.instance, ids}}, r);
     }
     {
         std::lock_guard lk(mutex_);
@@ -407,11 +452,17 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
 
 void RedisLink::beat() {
     const core::Millis dead_after = std::max<core::Millis>(options_.instance_ttl_ms / 3, 1000);
-    Reply r;
-    const Command cmd{instances_key_,
-                      {"1", instances_key_, options_.instance, std::to_string(dead_after)},
-                      &heartbeat_script()};
-    if (!writer_client_->run_one(cmd, r) || !r.is_array() || r.elements.size() < 2) {
+    // The heartbeat, and who else beats (O(instances) once a second, never per change).
+    std::vector<Command> cmds;
+    cmds.push_back({instances_key_,
+                    {"1", instances_key_, options_.instance, std::to_string(dead_after)},
+                    &heartbeat_script()});
+    cmds.push_back({instances_key_, {"ZRANGE", instances_key_, "0", "-1", "WITHSCORES"}});
+    std::vector<Reply> replies;
+    writer_client_->run(cmds, replies);
+    replies.resize(2, Reply::error("IOERR no reply"));
+    const Reply& r = replies[0];
+    if (!r.is_array() || r.elements.size() < 2) {
         if (is_io_error(r) || !r.is_array()) {
             if (!r.str.empty() && !is_io_error(r)) log(2, "heartbeat failed: " + r.str);
             writer_client_->close();
@@ -420,22 +471,58 @@ void RedisLink::beat() {
         return;
     }
     const bool added = r.elements[0].integer == 1;
+    const core::Millis now = r.elements[1].integer;
     // A node that restarted (new run_id) lost what it held, heartbeat or not: in a cluster,
     // users whose hashes sit on that node only.
-    bool restarted = false;
+    bool ids_known = true;
+    std::vector<std::string> new_ids;  // of the nodes that restarted
     for (auto& [node, id] : writer_client_->node_run_ids()) {
-        if (id.empty()) continue;
+        if (id.empty()) {
+            ids_known = false;
+            continue;
+        }
         auto& known = run_ids_[node];
-        if (!known.empty() && known != id) restarted = true;
+        if (!known.empty() && known != id) new_ids.push_back(id);
         known = id;
+    }
+    const bool restarted = !new_ids.empty();
+    if (restarted) restart_ids_ = new_ids;
+    std::map<std::string, core::Millis> members;  // other instances: Redis time of last beat
+    const Reply& z = replies[1];
+    for (std::size_t k = 0; z.is_array() && k + 1 < z.elements.size(); k += 2) {
+        if (z.elements[k].str == options_.instance) continue;
+        members[z.elements[k].str] = std::atoll(z.elements[k + 1].str.c_str());
     }
     const bool lost = (added && registered_) || restarted;
     registered_ = true;
+    if (lost) {
+        // A node lost its data (or may have: run ids unknown): every instance known before
+        // registers again, and until each has (or has fallen silent) a user missing from
+        // Redis may just be theirs. Reaped while paused, nobody else lost anything.
+        if (restarted || !ids_known) awaiting_.insert(peers_.begin(), peers_.end());
+        resync_owed_ = true;
+    }
+    if (z.is_array() && !resync_owed_) {
+        // Who was there before a loss: kept as it was until the resync after it.
+        peers_.clear();
+        for (const auto& [m, score] : members) peers_.insert(m);
+    }
     set_up(true, lost);
     if (lost) {
         log(1,
             "Redis lost this instance's state (a node restarted, or this instance was reaped "
             "while paused): registering every connection again");
+    }
+    if (resync_owed_) {
+        settle(members, now, dead_after);
+    } else if ((ids_known || run_ids_.empty()) && gap_.exchange(false)) {
+        // A feed gap with Redis' data kept (no node restarted): read every loaded user again.
+        // (Not while a node's run id is unknown: it may be one restarting; nor to be waited
+        // for when no node ever told its run id.)
+        LinkEvent e;
+        e.kind = LinkEvent::Kind::Up;
+        e.resync = true;
+        emit(std::move(e));
     }
     // Right after the link came back, others' heartbeats may be stale through no fault of
     // theirs (Redis was away for everyone): wait before judging anyone dead.
@@ -443,6 +530,39 @@ void RedisLink::beat() {
     for (std::size_t k = 2; k + 1 < r.elements.size(); k += 2) {
         reap(r.elements[k].str, r.elements[k + 1].str);
     }
+}
+
+void RedisLink::settle(const std::map<std::string, core::Millis>& members, core::Millis now,
+                       core::Millis dead_after) {
+    Reply marks;
+    if (!writer_client_->run_one({registered_key_, {"HGETALL", registered_key_}}, marks) ||
+        !marks.is_array()) {
+        return;  // asked again at the next beat
+    }
+    std::map<std::string, std::string> mark_of;
+    for (std::size_t k = 0; k + 1 < marks.elements.size(); k += 2) {
+        mark_of[marks.elements[k].str] = marks.elements[k + 1].str;
+    }
+    // The reap rule's patience: nobody is judged silent before two reap periods of link.
+    const bool judge = steady_ms() - up_since_ >= 2 * dead_after;
+    for (auto it = awaiting_.begin(); it != awaiting_.end();) {
+        const auto m = mark_of.find(*it);
+        const auto b = members.find(*it);
+        bool again = m != mark_of.end();
+        for (const auto& id : restart_ids_) {
+            if (again && m->second.find(' ' + id + ' ') == std::string::npos) again = false;
+        }
+        const bool silent = judge && (b == members.end() || b->second <= now - dead_after);
+        it = again || silent ? awaiting_.erase(it) : std::next(it);
+    }
+    if (!awaiting_.empty()) return;
+    resync_owed_ = false;
+    gap_ = false;  // covered by this resync
+    log(0, "every instance registered again (or fell silent): reading every loaded user again");
+    LinkEvent e;
+    e.kind = LinkEvent::Kind::Up;
+    e.resync = true;
+    emit(std::move(e));
 }
 
 void RedisLink::reap(const std::string& instance, const std::string& score) {
@@ -455,6 +575,7 @@ void RedisLink::reap(const std::string& instance, const std::string& score) {
     drop_all_of(instance, score, true);
     Reply r;
     writer_client_->run_one({instances_key_, {"ZREM", instances_key_, instance}}, r);
+    writer_client_->run_one({registered_key_, {"HDEL", registered_key_, instance}}, r);
     reaped_instances_.fetch_add(1);
     log(1, "instance " + instance + " silent since " + score + ": reaped, " +
                std::to_string(reaped_users_.load() - before) + " users");
@@ -562,13 +683,12 @@ void RedisLink::check_gap() {
         if (len.integer == 0) last_id_ = "0-0";  // no feed at all: Redis lost it
     }
     if (!gap) return;
+    // The writer asks for the resync at its next beat, unless Redis lost its data: then the
+    // resync waits for every instance to register again (beat()).
     log(1,
         "the change feed lost entries this instance had not read: reading every loaded user "
         "again");
-    LinkEvent e;
-    e.kind = LinkEvent::Kind::Up;
-    e.resync = true;
-    emit(std::move(e));
+    gap_ = true;
 }
 
 void RedisLink::read_feed() {

@@ -5,6 +5,11 @@
 //     fetches, beats this instance's heartbeat every second
 //     and reaps instances silent for longer than instance_ttl/3 (claimed with SET NX, so exactly
 //     one survivor reaps each);
+//   - after Redis lost its data (a node restarted empty), it asks the loop side to read every
+//     loaded user again only once every instance known before the loss has registered its
+//     connections again (its mark in {presence}:registered names the restart it follows) or
+//     stayed silent past the reap period: until then a user missing from Redis may just belong
+//     to an instance slower to come back, and must keep their last known presence;
 //   - the reader follows the change feed (a Redis Stream) with a blocking XREAD from the last
 //     id it saw, so a dropped connection resumes where it stopped.
 // What they produce becomes LinkEvents, taken by the loop thread after the host's wake.
@@ -18,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -63,6 +69,9 @@ class RedisLink {
     // Reads the hashes of `users`; answered by a Fetched event with the returned token (ok
     // false and no hashes when Redis is down).
     std::uint64_t fetch(std::vector<std::string> users);
+    // Every connection of this instance has been sent again (after the puts queued so far):
+    // marks this instance registered for the Redis it sees now, once those puts are taken.
+    void registered();
     void take(std::vector<LinkEvent>& out);
     LinkStats stats() const;
     // Stops both threads. `clean`: first removes this instance's devices from every user it
@@ -78,6 +87,8 @@ class RedisLink {
     bool ensure_connected(RedisClient& client, bool& was_up, const char* who);
     void run_jobs(std::vector<Job>& jobs);
     void beat();
+    void settle(const std::map<std::string, core::Millis>& members, core::Millis now,
+                core::Millis dead_after);
     void reap(const std::string& instance, const std::string& score);
     void drop_all_of(const std::string& instance, const std::string& gone_since,
                      bool announce_locally);
@@ -88,7 +99,7 @@ class RedisLink {
     void set_up(bool up, bool data_lost);
 
     LinkOptions options_;
-    std::string feed_key_, instances_key_, own_set_key_;
+    std::string feed_key_, instances_key_, own_set_key_, registered_key_;
     std::unique_ptr<RedisClient> writer_client_;
     std::unique_ptr<RedisClient> reader_client_;
 
@@ -106,6 +117,14 @@ class RedisLink {
     bool cleaned_ = false;  // a previous run under this instance id left nothing behind
     std::map<std::string, std::string> run_ids_;  // node -> run_id last seen
     std::unordered_set<std::string> in_own_set_;  // users this instance put in its set
+    std::set<std::string> peers_;     // other instances in the heartbeat set at the last beat
+    std::set<std::string> awaiting_;  // after a data loss: peers not registered again yet
+    bool resync_owed_ = false;        // after a data loss: the resync waits for awaiting_
+    bool put_failed_ = false;         // a put refused since the last mark asked for
+    // The new run ids of the nodes whose restart was seen last: an instance's mark in
+    // {presence}:registered (the run ids it knows) counts once it holds them all, so a mark
+    // left before that loss does not count after it.
+    std::vector<std::string> restart_ids_;
     bool warned_unreachable_ = false;
     core::Millis up_since_ = 0;
     core::Millis next_beat_ = 0;
@@ -115,6 +134,7 @@ class RedisLink {
     core::Millis next_gap_check_ = 0;
 
     std::atomic<bool> up_{false};
+    std::atomic<bool> gap_{false};  // the reader saw a feed gap: the writer asks for the resync
     std::atomic<std::uint64_t> published_{0}, received_{0}, reaped_instances_{0}, reaped_users_{0};
     std::atomic<core::Millis> feed_lag_ms_{0};
 

@@ -7,9 +7,6 @@
 namespace presence::service {
 
 namespace {
-// After Redis lost its data, instances take up to a heartbeat to notice and register again;
-// reading the loaded users before that would see them gone.
-constexpr core::Millis kResyncDelayMs = 3'000;
 constexpr core::Millis kRetryMs = 1'000;
 }  // namespace
 
@@ -82,15 +79,12 @@ void SharedPresence::on_wake() {
 
 void SharedPresence::tick() {
     const core::Millis now = now_();
-    if (resync_at_ != 0 && now >= resync_at_) {
-        resync_at_ = 0;
-        resync();
-    }
     // A change Redis answered with an error (CLUSTERDOWN while a master is away, ...) is
     // written again every second until it is taken.
     if (!failed_.empty() && now >= next_retry_ && up()) {
         next_retry_ = now + kRetryMs;
         republish_failed();
+        link_->registered();
     }
 }
 
@@ -158,15 +152,28 @@ void SharedPresence::handle(redis::LinkEvent& e) {
         case Kind::Down:
             return;
         case Kind::Up:
+            if (e.resync) {
+                // The link's call: the feed skipped entries, or after a data loss every other
+                // instance has registered again or fallen silent past the reap period. Only
+                // then may a user missing from Redis be taken as gone.
+                awaiting_resync_ = false;
+                fetch_failed_ = false;
+                resync();
+                return;
+            }
             // Redis kept its data: only what it did not take is written again, and the feed
-            // reader resumes from its last entry (it asks for a resync itself on a gap).
+            // reader resumes from its last entry. It lost its data: every local user is
+            // registered again, and users of other instances keep their last known presence
+            // until the link's resync (a user missing from Redis may belong to an instance
+            // that has not registered again yet).
             if (e.data_lost) {
+                awaiting_resync_ = true;
                 republish_local();
-                resync_at_ = now_() + kResyncDelayMs;
             } else {
                 republish_failed();
             }
-            if (e.resync || std::exchange(fetch_failed_, false)) resync();
+            link_->registered();  // after the puts just queued
+            if (!awaiting_resync_ && std::exchange(fetch_failed_, false)) resync();
             return;
     }
 }

@@ -9,8 +9,10 @@
 //
 // Recovery: a change Redis could not take is written again when Redis returns, with every
 // local user; when Redis lost its data (restart, or this instance was reaped while paused)
-// every local user is registered again, and a few seconds later every loaded user is read
-// again, so ghosts of instances that died meanwhile disappear.
+// every local user is registered again, and once every other instance has too (or fell silent
+// past the reap period: dead) every loaded user is read again, so ghosts of instances that
+// died meanwhile disappear while users of live instances never look gone (the link decides
+// when: RedisLink::registered, LinkEvent::resync).
 #pragma once
 
 #include <cstdint>
@@ -47,7 +49,7 @@ class SharedPresence {
     void publish_changes();
     // On wake: what the link's threads produced.
     void on_wake();
-    // Timers (the resync after Redis lost its data).
+    // Timers (changes Redis refused, written again every second).
     void tick();
     // A friendship change made through this instance's host.
     void friendship(bool add, const std::string& a, const std::string& b);
@@ -92,7 +94,7 @@ class SharedPresence {
     std::unordered_set<std::string> failed_;  // changes Redis did not take
     std::unordered_map<std::uint64_t, Fetched> fetches_;
     std::vector<redis::LinkEvent> events_;
-    core::Millis resync_at_ = 0;  // 0: none planned
+    bool awaiting_resync_ = false;  // Redis lost its data: the link's resync is still to come
     core::Millis next_retry_ = 0;
     bool fetch_failed_ = false;
     std::uint64_t applied_ = 0;

@@ -1,5 +1,8 @@
 // SPEC 9 on a Redis Cluster only (scaleout_tests --cluster): slots moving under traffic (a
-// user's hash slot and the feed's slot) and a master killed and restarted empty.
+// user's hash slot and the feed's slot), a master killed and restarted empty, and one restarted
+// empty while the instance of a user it held is paused.
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -123,4 +126,44 @@ TEST(ClusterFaults, MasterKilledAndRestartedEmptyConverges) {
         milliseconds{5000}));
     CHECK(send_update(bob, R"("status":"away","message":"after")"));
     wait_message(alice, user, "after");
+}
+
+TEST(ClusterFaults, MasterRestartedEmptyKeepsUsersOfAnInstanceSlowToRegisterAgain) {
+    if (!cluster_mode()) return;
+    HostOptions o = two_friends();
+    o.set("presence.instance_ttl_s", "45");  // a pause of seconds is far from a reap period
+    in.start(2, o);
+    RedisCluster& c = *in.cluster();
+    const int feed_node = c.owner_of_slot(c.key_slot("{presence}:feed"));
+    // A user of instance 0 whose hash lives on another master than the feed and the
+    // heartbeats: that master restarts empty.
+    std::string user;
+    int victim = -1;
+    for (int i = 0; i < 200 && victim < 0; ++i) {
+        const std::string candidate = "alice" + std::to_string(i);
+        const int owner = c.owner_of_slot(c.key_slot("presence:{" + candidate + "}"));
+        if (owner != feed_node) {
+            user = candidate;
+            victim = owner;
+        }
+    }
+    CHECK(victim >= 0);
+    LONGS_EQUAL(200, admin_friendship(in.host(0), "add", user, "bob").status);
+    WsClient alice, bob;
+    connect_user(in.host(0), alice, user);
+    connect_user(in.host(1), bob, "bob");
+    wait_presence(alice, "bob", "online");
+
+    // Alice's instance is slow to register again (paused) while bob's finds her hash gone.
+    ::kill(in.host(0).pid(), SIGSTOP);
+    c.node(victim).kill_hard();
+    std::string err;
+    const bool restarted = c.node(victim).restart_keep_config(&err);
+    if (restarted) std::this_thread::sleep_for(milliseconds{5000});
+    ::kill(in.host(0).pid(), SIGCONT);
+    CHECK_TEXT(restarted, err.c_str());
+    expect_no_frame(bob, milliseconds{100});  // nothing about alice came meanwhile
+    expect_no_frame(bob, milliseconds{3000});
+    CHECK(send_update(alice, R"("status":"away","message":"back")"));
+    wait_message(bob, user, "back", milliseconds{20000});
 }

@@ -142,6 +142,60 @@ TEST(InstanceFaults, RedisRestartedEmptyViewsConvergeWithoutReconnecting) {
                        metric(in.host(1), "presence_redis_instances_reaped_total"));
 }
 
+TEST(InstanceFaults, RedisRestartedEmptyKeepsUsersOfAnInstanceSlowToRegisterAgain) {
+    if (cluster_mode()) return;  // one Redis restarted empty; the cluster kills a master
+    in.start(2, fault_timings("15"));
+    WsClient alice, bob;
+    connect_alice_then_bob(in, alice, bob);
+
+    in.single()->kill_hard();
+    CHECK(eventually([&] { return health(in.host(1))["redis"].str() == "down"; },
+                     milliseconds{5000}));
+    // Alice's instance is slow to come back (here: paused) while bob's is back at once and
+    // finds Redis empty: alice is missing from Redis, yet her instance is alive (paused far
+    // less than a reap period), so bob must keep seeing her online.
+    ::kill(in.host(0).pid(), SIGSTOP);
+    std::string err;
+    const bool restarted = in.single()->restart(&err);
+    if (!restarted) ::kill(in.host(0).pid(), SIGCONT);
+    CHECK_TEXT(restarted, err.c_str());
+    const bool up =
+        eventually([&] { return health(in.host(1))["redis"].str() == "ok"; }, milliseconds{5000});
+    std::this_thread::sleep_for(milliseconds{4000});  // bob's instance alone with empty Redis
+    ::kill(in.host(0).pid(), SIGCONT);
+    CHECK(up);
+    expect_no_frame(bob, milliseconds{100});  // nothing about alice came meanwhile
+    // Alice's instance registers her again: nothing changes for bob, and changes flow again.
+    expect_no_frame(bob, milliseconds{3000});
+    CHECK(send_update(alice, R"("status":"away","message":"back")"));
+    Json away = wait_presence(bob, "alice", "away", milliseconds{10000});
+    STRCMP_EQUAL("back", away["message"].str().c_str());
+    CHECK(send_update(bob, R"("status":"dnd")"));
+    wait_presence(alice, "bob", "dnd", milliseconds{10000});
+    LONGS_EQUAL(0, metric(in.host(0), "presence_redis_instances_reaped_total") +
+                       metric(in.host(1), "presence_redis_instances_reaped_total"));
+}
+
+TEST(InstanceFaults, InstanceKilledWhileRedisWasDownGoesOfflineOnceRedisReturnsEmpty) {
+    if (cluster_mode()) return;
+    in.start(2, fault_timings("6"));
+    WsClient alice, bob;
+    connect_alice_then_bob(in, alice, bob);
+
+    in.single()->kill_hard();
+    CHECK(eventually([&] { return health(in.host(1))["redis"].str() == "down"; },
+                     milliseconds{5000}));
+    in.host(0).kill_hard();
+    in.slot(0).reset();
+    std::string err;
+    CHECK_TEXT(in.single()->restart(&err), err.c_str());
+    // Redis lost alice's instance with everything else: bob's instance waits for it to
+    // register again, and once it stayed silent past the reap period alice is offline.
+    Json off = wait_presence(bob, "alice", "offline", milliseconds{15000});
+    CHECK_TEXT(off["last_seen"].is_number(), off.dump().c_str());
+    expect_no_frame(bob, milliseconds{1500});
+}
+
 TEST(InstanceFaults, ConnectionsKilledByRedisResumeTheFeedWithoutResync) {
     in.start(2, fault_timings("15"));
     WsClient alice, bob;
