@@ -40,6 +40,14 @@ bool Acceptor::watch(std::string& error) {
     return true;
 }
 
+// Log pacing for floods: true (and `last_us` moved to now) at most once a second.
+static bool once_a_second(int64_t& last_us) {
+    const int64_t now = lws_now_usecs();
+    if (now - last_us < LWS_US_PER_SEC) return false;
+    last_us = now;
+    return true;
+}
+
 // New connections, taken by the host (libev) instead of lws' own listener. Why:
 // - lws 4.1 accepts everything queued on its listening socket at once and gives each new
 //   connection a timeout in one sorted list, walked from the head on every insert, so a
@@ -114,9 +122,7 @@ void Acceptor::refuse_over_ceiling(int fd) {
     ::close(fd);
     ++over_ceiling_;
     sink_.pause_accepting(kCeilingPauseS);
-    const int64_t now = lws_now_usecs();
-    if (now - last_ceiling_log_us_ < LWS_US_PER_SEC) return;
-    last_ceiling_log_us_ = now;
+    if (!once_a_second(last_ceiling_log_us_)) return;
     char line[160];
     std::snprintf(line, sizeof line,
                   "descriptors at lws' limit (%d): %llu new connections closed so far", fd_ceiling_,
@@ -127,9 +133,7 @@ void Acceptor::refuse_over_ceiling(int fd) {
 // Sockets refused at their address' cap, or held with the set full (the oldest are being
 // closed), are logged at most once a second: a flood would otherwise write a line each.
 void Acceptor::note_pending_pressure() {
-    const int64_t now = lws_now_usecs();
-    if (now - last_refusal_log_us_ < LWS_US_PER_SEC) return;
-    last_refusal_log_us_ = now;
+    if (!once_a_second(last_refusal_log_us_)) return;
     char line[200];
     std::snprintf(line, sizeof line,
                   "sockets without a request: %llu refused at host.max_pending_per_address "
