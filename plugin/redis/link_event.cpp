@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "redis/packed_hash.hpp"
+
 namespace presence::redis {
 
 bool parse_stream_id(std::string_view id, std::pair<std::uint64_t, std::uint64_t>& out) {
@@ -38,6 +40,10 @@ std::size_t parse_feed_reply(const Reply& r, std::string_view own, std::string& 
             ev.kind = LinkEvent::Kind::User;
             ev.user = e[5].str;
             ev.hash = parse_user_hash(f, 6);
+        } else if (e[3].str == "p" && e.size() >= 8 && e[4].str == "u" && e[6].str == "h" &&
+                   core::is_valid_user_id(e[5].str) && unpack_user_hash(e[7].str, ev.hash)) {
+            ev.kind = LinkEvent::Kind::User;  // one Redis: the hash packed (packed_hash.hpp)
+            ev.user = e[5].str;
         } else if (e[3].str == "f" && e.size() >= 10 && e[4].str == "op" && e[6].str == "a" &&
                    e[8].str == "b") {
             ev.kind = LinkEvent::Kind::Friendship;

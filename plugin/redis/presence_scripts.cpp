@@ -4,16 +4,13 @@ namespace presence::redis {
 
 namespace {
 
-// Numbers beyond 2^31 print as 1.7e+12 with tostring() in Redis' Lua: format them whole.
-// With a second key (the feed: one Redis, not a cluster, where the two keys sit in different
-// slots) the new state is also appended to the feed here, in the same atomic step as the
-// write: one round trip per change instead of two, and feed order is version order. At most
-// ~3,900 fields fit the XADD (Lua's 8,000 stack slots): hundreds of instances times
-// max_connections_per_user.
+// put_one: one user's change (see put_user_script), its arguments read from A starting at i;
+// returns the whole hash after the change and the index after this user's arguments. Numbers
+// beyond 2^31 print as 1.7e+12 with tostring() in Redis' Lua: format them whole.
 // (Reading the hash once with HGETALL and writing it with one HSET was tried: Redis spent as
 // much or more per call, 21.5-25 us against 21-22 us, on the Lua tables that replace the calls.)
-constexpr const char* kPutUserHead = R"lua(
-local key, inst = KEYS[1], ARGV[1]
+constexpr const char* kPutOne = R"lua(
+local function put_one(key, inst, A, i)
 local prefix = 'd|' .. inst .. '|'
 local before, others = 0, 0
 for _, f in ipairs(redis.call('HKEYS', key)) do
@@ -26,25 +23,25 @@ for _, f in ipairs(redis.call('HKEYS', key)) do
     end
   end
 end
-local n = tonumber(ARGV[11])
-for i = 0, n - 1 do
-  redis.call('HSET', key, prefix .. ARGV[12 + 2 * i], ARGV[13 + 2 * i])
+local n = tonumber(A[i + 9])
+for d = 0, n - 1 do
+  redis.call('HSET', key, prefix .. A[i + 10 + 2 * d], A[i + 11 + 2 * d])
 end
 local t = redis.call('TIME')
 if others + n > 0 then
   redis.call('HDEL', key, 'g', 'gi')
 elseif before > 0 or redis.call('HEXISTS', key, 'g') == 0 then
-  local left = ARGV[2]
+  local left = A[i]
   if left == '' then left = string.format('%.0f', t[1] * 1000 + math.floor(t[2] / 1000)) end
-  if before > 0 or ARGV[2] ~= '' then
-    redis.call('HSET', key, 'g', left, 'gi', ARGV[3])
+  if before > 0 or A[i] ~= '' then
+    redis.call('HSET', key, 'g', left, 'gi', A[i + 1])
   end
 end
-local mode = ARGV[4]
+local mode = A[i + 2]
 if mode == '1' or (mode == 'i' and redis.call('HEXISTS', key, 's') == 0) then
   local names = {'s', 'm', 't', 'l', 'L', 'w'}
-  for i, name in ipairs(names) do
-    local v = ARGV[4 + i]
+  for k, name in ipairs(names) do
+    local v = A[i + 2 + k]
     if name == 'l' or name == 'L' then
       -- last seen only moves forward, whoever wrote it
       local old = tonumber(redis.call('HGET', key, name) or '0')
@@ -60,14 +57,32 @@ local old = tonumber(redis.call('HGET', key, 'v') or '0')
 local v = math.max(old + 1, t[1] * 1000000 + t[2])
 redis.call('HSET', key, 'v', string.format('%.0f', v))
 if others + n > 0 then redis.call('PERSIST', key) else redis.call('EXPIRE', key, 86400) end
-local out = redis.call('HGETALL', key)
-if #KEYS > 1 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ')lua";
+return redis.call('HGETALL', key), i + 10 + 2 * n
+end
+)lua";
 
-// The feed entry: its own fields (o: origin instance, k: kind, u: user id, the key without
-// "presence:{" and "}"), then the hash.
-constexpr const char* kPutUserTail = R"lua(', '*', 'o', inst, 'k', 'u',
-    'u', string.sub(key, 11, -2), unpack(out))
+constexpr const char* kPutUser = R"lua(
+return (put_one(KEYS[1], ARGV[1], ARGV, 2))
+)lua";
+
+// Every user of the batch in one call (the per-call cost of EVALSHA paid once), and for each a
+// feed entry carrying the hash packed as one MessagePack array: 8 fields instead of ~30, which
+// is what Redis formats again for every reader and what every reader parses. Feed order is
+// version order. The answer is the packed hashes, in KEYS order.
+constexpr const char* kPutUsersHead = R"lua(
+local inst, out, i = ARGV[1], {}, 2
+for k = 2, #KEYS do
+  local key = KEYS[k]
+  local hash
+  hash, i = put_one(key, inst, ARGV, i)
+  local packed = cmsgpack.pack(hash)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ')lua";
+
+// The entry's own fields: o origin instance, k kind ("p": packed user), u user id (the key
+// without "presence:{" and "}"), h the packed hash.
+constexpr const char* kPutUsersTail = R"lua(', '*', 'o', inst, 'k', 'p',
+    'u', string.sub(key, 11, -2), 'h', packed)
+  out[#out + 1] = packed
 end
 return out
 )lua";
@@ -116,7 +131,12 @@ return out
 }  // namespace
 
 const Script& put_user_script() {
-    static const Script s(std::string(kPutUserHead) + kFeedMaxLen + kPutUserTail);
+    static const Script s(std::string(kPutOne) + kPutUser);
+    return s;
+}
+
+const Script& put_users_script() {
+    static const Script s(std::string(kPutOne) + kPutUsersHead + kFeedMaxLen + kPutUsersTail);
     return s;
 }
 

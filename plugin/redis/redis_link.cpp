@@ -3,8 +3,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <iterator>
+#include <optional>
 #include <utility>
 
+#include "redis/packed_hash.hpp"
 #include "redis/presence_scripts.hpp"
 
 namespace presence::redis {
@@ -40,6 +42,10 @@ bool is_io_error(const Reply& r) {
 }
 
 constexpr std::size_t kMaxBatch = 512;
+// Users per batched put script (one Redis): long enough to pay EVALSHA's own cost once for
+// many, short enough that one call holds Redis for ~1 ms, not the whole batch's time.
+constexpr std::size_t kPutsPerScript = 64;
+constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
 constexpr core::Millis kGapCheckMs = 5'000;
 
 }  // namespace
@@ -47,9 +53,10 @@ constexpr core::Millis kGapCheckMs = 5'000;
 struct RedisLink::Job {
     enum class Kind { Put, Friendship, Fetch, Registered } kind = Kind::Put;
     std::string user;
-    Argv argv;  // Put: the script's numkeys, keys and arguments
+    Argv argv;  // Put: the user's script arguments after the instance (put_user_script)
     bool has_devices = false;
-    bool set_changed = false;  // the put also sent SADD/SREM
+    std::size_t reply = 0;       // Put, Friendship: the index of its command's reply
+    std::size_t slot = kNoSlot;  // Put with one Redis: its place in the batched script's answer
     bool add = false;
     std::string a, b;
     std::uint64_t token = 0;
@@ -103,15 +110,8 @@ void RedisLink::put(const core::SharedUser& u) {
         if (!vis.empty()) vis.push_back(' ');
         vis += id;
     }
-    // One Redis: the script also writes the feed (one round trip, feed order = version order).
-    // A cluster keeps the feed in another slot than the user: the writer appends it after.
-    const bool feed_in_script = !options_.url.cluster;
     Argv& a = j.argv;
-    a.reserve(15 + 2 * u.devices.size());
-    a.emplace_back(feed_in_script ? "2" : "1");
-    a.push_back(user_key(u.user_id));
-    if (feed_in_script) a.push_back(feed_key_);
-    a.push_back(options_.instance);
+    a.reserve(10 + 2 * u.devices.size());
     a.push_back(millis_text(u.left_at));
     a.emplace_back(u.left_idle ? "1" : "0");
     a.emplace_back(u.record_changed ? "1" : "i");
@@ -330,30 +330,70 @@ void RedisLink::writer_main() {
 
 void RedisLink::run_jobs(std::vector<Job>& jobs) {
     std::vector<Command> cmds;
+    // One Redis: consecutive puts go as one batched script that also writes their feed
+    // entries. A cluster: one script per user (one slot each), the feed written after.
+    std::vector<Job*> chunk;
+    std::vector<Command> after_chunk;
+    auto flush_chunk = [&] {
+        if (chunk.empty()) return;
+        Argv a;
+        a.push_back(std::to_string(chunk.size() + 1));
+        a.push_back(feed_key_);
+        for (Job* j : chunk) a.push_back(user_key(j->user));
+        a.push_back(options_.instance);
+        for (Job* j : chunk) {
+            for (auto& x : j->argv) a.push_back(std::move(x));
+        }
+        for (std::size_t k = 0; k < chunk.size(); ++k) {
+            chunk[k]->reply = cmds.size();
+            chunk[k]->slot = k;
+        }
+        cmds.push_back({feed_key_, std::move(a), &put_users_script()});
+        for (auto& c : after_chunk) cmds.push_back(std::move(c));
+        chunk.clear();
+        after_chunk.clear();
+    };
     for (auto& j : jobs) {
+        if (j.kind != Job::Kind::Put || chunk.size() == kPutsPerScript) flush_chunk();
         switch (j.kind) {
-            case Job::Kind::Put:
-                cmds.push_back({j.argv[1], std::move(j.argv), &put_user_script()});
+            case Job::Kind::Put: {
                 // The instance's set of users (for reaping) changes only when the user's first
-                // device here comes or the last goes: most changes cost the set nothing.
+                // device here comes or the last goes: most changes cost the set nothing. Added
+                // before the devices are written and removed after they are gone, so a device in
+                // Redis is always in its instance's set when the instance dies.
+                std::optional<Command> set_cmd;
                 if (j.has_devices != (in_own_set_.count(j.user) > 0)) {
-                    cmds.push_back(
-                        {own_set_key_, {j.has_devices ? "SADD" : "SREM", own_set_key_, j.user}});
+                    set_cmd = Command{own_set_key_,
+                                      {j.has_devices ? "SADD" : "SREM", own_set_key_, j.user}};
                     if (j.has_devices) {
                         in_own_set_.insert(j.user);
                     } else {
                         in_own_set_.erase(j.user);
                     }
-                    j.set_changed = true;
                 }
+                if (set_cmd && j.has_devices) cmds.push_back(std::move(*set_cmd));
+                if (!options_.url.cluster) {
+                    chunk.push_back(&j);
+                    if (set_cmd && !j.has_devices) after_chunk.push_back(std::move(*set_cmd));
+                    break;
+                }
+                const std::string key = user_key(j.user);
+                Argv a = {"1", key, options_.instance};
+                for (auto& x : j.argv) a.push_back(std::move(x));
+                j.reply = cmds.size();
+                cmds.push_back({key, std::move(a), &put_user_script()});
+                if (set_cmd && !j.has_devices) cmds.push_back(std::move(*set_cmd));
                 break;
+            }
             case Job::Kind::Friendship:
+                j.reply = cmds.size();
                 cmds.push_back(
                     {feed_key_,
                      {"XADD", feed_key_, "MAXLEN", "~", kFeedMaxLen, "*", "o", options_.instance,
                       "k", "f", "op", j.add ? "a" : "r", "a", j.a, "b", j.b}});
                 break;
             case Job::Kind::Fetch:
+                j.reply = cmds.size();
                 for (const auto& u : j.users)
                     cmds.push_back({user_key(u), {"HGETALL", user_key(u)}});
                 break;
@@ -361,48 +401,55 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                 break;  // written after the batch (below)
         }
     }
+    flush_chunk();
     std::vector<Reply> replies;
     bool all_ok = writer_client_->run(cmds, replies);
     replies.resize(cmds.size(), Reply::error("IOERR no reply"));
 
-    // Each written change goes to the feed, with the state the script returned.
+    // Each written change goes to the feed, with the state the script returned (a cluster).
     std::vector<Command> feed;
     std::vector<LinkEvent> out;
-    std::size_t i = 0;
     bool mark = false;
     for (auto& j : jobs) {
         switch (j.kind) {
             case Job::Kind::Put: {
-                const Reply& r = replies[i];
-                i += j.set_changed ? 2 : 1;
+                const Reply& r = replies[j.reply];
                 LinkEvent e;
                 e.kind = LinkEvent::Kind::Put;
                 e.user = j.user;
-                e.ok = r.is_array();
-                if (!e.ok) put_failed_ = true;
-                if (e.ok && !options_.url.cluster) {
-                    e.hash = parse_user_hash(r);
-                    published_.fetch_add(1);  // by the script
-                } else if (e.ok) {
-                    e.hash = parse_user_hash(r);
-                    Argv x = {"XADD", feed_key_,         "MAXLEN", "~", kFeedMaxLen, "*",
-                              "o",    options_.instance, "k",      "u", "u",         j.user};
-                    for (const auto& el : r.elements) x.push_back(el.str);
-                    feed.push_back({feed_key_, std::move(x)});
-                } else if (!is_io_error(r)) {
-                    log(2, "writing user " + j.user + " failed: " + r.str);
+                if (j.slot != kNoSlot) {
+                    // The batched script's answer: one packed hash per user, in order.
+                    e.ok = r.is_array() && j.slot < r.elements.size() &&
+                           unpack_user_hash(r.elements[j.slot].str, e.hash);
+                    if (e.ok) published_.fetch_add(1);  // by the script
+                } else {
+                    e.ok = r.is_array();
+                    if (e.ok) {
+                        e.hash = parse_user_hash(r);
+                        Argv x = {"XADD", feed_key_,         "MAXLEN", "~", kFeedMaxLen, "*",
+                                  "o",    options_.instance, "k",      "u", "u",         j.user};
+                        for (const auto& el : r.elements) x.push_back(el.str);
+                        feed.push_back({feed_key_, std::move(x)});
+                    }
+                }
+                if (!e.ok) {
+                    put_failed_ = true;
+                    if (!is_io_error(r) && (j.slot == kNoSlot || j.slot == 0)) {
+                        log(2, "writing user " + j.user + " failed: " +
+                                   (r.is_error() ? r.str : std::string("an odd answer")));
+                    }
                 }
                 out.push_back(std::move(e));
                 break;
             }
             case Job::Kind::Friendship:
-                if (!replies[i].is_error()) published_.fetch_add(1);
-                ++i;
+                if (!replies[j.reply].is_error()) published_.fetch_add(1);
                 break;
             case Job::Kind::Fetch: {
                 LinkEvent e;
                 e.kind = LinkEvent::Kind::Fetched;
                 e.token = j.token;
+                std::size_t i = j.reply;
                 for (const auto& u : j.users) {
                     const Reply& r = replies[i++];
                     if (!r.is_array()) e.ok = false;

@@ -1,7 +1,8 @@
 // The Redis link (SPEC 9): every Redis call of the plugin runs here, on two worker threads,
 // never on the host's loop thread.
-//   - the writer runs users' scripts (one per local change, pipelined in batches), which also
-//     append the result to the change feed (with a cluster the writer does it after), answers
+//   - the writer runs users' scripts (with one Redis one script call per up to 64 changes,
+//     which also appends them to the change feed; with a cluster one per change, pipelined, the
+//     feed written after), answers
 //     fetches, beats this instance's heartbeat every second
 //     and reaps instances silent for longer than instance_ttl/3 (claimed with SET NX, so exactly
 //     one survivor reaps each);

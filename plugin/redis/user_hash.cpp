@@ -62,40 +62,42 @@ core::RemotePresence UserHash::remote_for(std::string_view instance) const {
     return r;
 }
 
+void add_user_field(UserHash& h, std::string_view f, std::string_view v) {
+    if (f.size() > 2 && f[0] == 'd' && f[1] == '|') {
+        UserHash::Device d;
+        if (parse_device(f, v, d)) h.devices.push_back(std::move(d));
+    } else if (f == "v") {
+        h.version = number<std::uint64_t>(v).value_or(0);
+    } else if (f == "g") {
+        h.gone_since = number<core::Millis>(v);
+    } else if (f == "gi") {
+        h.gone_idle = v == "1";
+    } else if (f == "s") {
+        const auto s = number<int>(v);
+        if (s && *s >= 1 && *s <= 4) {
+            h.has_record = true;
+            h.record.chosen = static_cast<core::Status>(*s);
+        }
+    } else if (f == "m") {
+        h.record.message = std::string(v);
+    } else if (f == "t") {
+        h.record.until = number<core::Millis>(v);
+    } else if (f == "l") {
+        h.record.last_seen = number<core::Millis>(v);
+    } else if (f == "L") {
+        h.record.last_seen_listed = number<core::Millis>(v);
+    } else if (f == "w") {
+        h.record.visibility = split_ids(v);
+    }
+}
+
 UserHash parse_user_hash(const Reply& pairs, std::size_t from) {
     UserHash h;
     if (!pairs.is_array()) return h;
     const auto& e = pairs.elements;
     for (std::size_t i = from; i + 1 < e.size(); i += 2) {
         if (e[i].type != Reply::Type::String || e[i + 1].type != Reply::Type::String) continue;
-        const std::string_view f = e[i].str;
-        const std::string_view v = e[i + 1].str;
-        if (f.size() > 2 && f[0] == 'd' && f[1] == '|') {
-            UserHash::Device d;
-            if (parse_device(f, v, d)) h.devices.push_back(std::move(d));
-        } else if (f == "v") {
-            h.version = number<std::uint64_t>(v).value_or(0);
-        } else if (f == "g") {
-            h.gone_since = number<core::Millis>(v);
-        } else if (f == "gi") {
-            h.gone_idle = v == "1";
-        } else if (f == "s") {
-            const auto s = number<int>(v);
-            if (s && *s >= 1 && *s <= 4) {
-                h.has_record = true;
-                h.record.chosen = static_cast<core::Status>(*s);
-            }
-        } else if (f == "m") {
-            h.record.message = std::string(v);
-        } else if (f == "t") {
-            h.record.until = number<core::Millis>(v);
-        } else if (f == "l") {
-            h.record.last_seen = number<core::Millis>(v);
-        } else if (f == "L") {
-            h.record.last_seen_listed = number<core::Millis>(v);
-        } else if (f == "w") {
-            h.record.visibility = split_ids(v);
-        }
+        add_user_field(h, e[i].str, e[i + 1].str);
     }
     return h;
 }

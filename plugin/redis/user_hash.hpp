@@ -6,7 +6,8 @@
 //   g, gi        when the last device anywhere left and whether it was idle (offline grace)
 //   s m t l L w  the durable part as last written: chosen status (number), message, until,
 //                last_seen, last_seen_listed, visibility (ids separated by spaces)
-// The same field/value pairs travel in feed entries, so one parser reads both.
+// The same field/value pairs travel in feed entries (packed as one MessagePack array with one
+// Redis: packed_hash.hpp), so one parser reads them all.
 #pragma once
 
 #include <cstdint>
@@ -44,5 +45,8 @@ struct UserHash {
 // Unknown fields are skipped; a malformed value drops that field, never the whole hash.
 // `pairs` is the reply array; `from` the index of the first field.
 UserHash parse_user_hash(const Reply& pairs, std::size_t from = 0);
+
+// One field/value pair into `h`, by the same rules (the packed form's reader uses it).
+void add_user_field(UserHash& h, std::string_view field, std::string_view value);
 
 }  // namespace presence::redis

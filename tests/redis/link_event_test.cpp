@@ -106,6 +106,34 @@ TEST(FeedEntries, UserAndFriendshipEntriesOfOthersBecomeEvents) {
     STRCMP_EQUAL("dave", out[1].b.c_str());
 }
 
+// One Redis: the batched put writes the hash packed (packed_hash.hpp) in one field.
+TEST(FeedEntries, PackedUserEntriesBecomeEventsAndBadPacksAreSkipped) {
+    // fixarray of 4 fixstr: v 42 d|B|7 0
+    const std::string packed(
+        "\x94\xa1v\xa2"
+        "42\xa5"
+        "d|B|7\xa1"
+        "0",
+        14);
+    std::string last = "0-0";
+    std::vector<LinkEvent> out;
+    const Reply r = feed({
+        entry("5-0", {"o", "B", "k", "p", "u", "bob", "h", packed}),
+        entry("5-1", {"o", "B", "k", "p", "u", "bob", "h", packed.substr(0, 9)}),  // cut short
+        entry("5-2", {"o", "B", "k", "p", "u", "bob", "x", packed}),               // not h
+        entry("5-3", {"o", "B", "k", "p", "u", "bad id!", "h", packed}),
+        entry("5-4", {"o", "B", "k", "p", "u", "bob"}),               // no hash at all
+        entry("5-5", {"o", "A", "k", "p", "u", "ann", "h", packed}),  // our own: skipped
+    });
+    LONGS_EQUAL(6, parse_feed_reply(r, "A", last, out));
+    STRCMP_EQUAL("5-5", last.c_str());
+    LONGS_EQUAL(1, out.size());
+    CHECK(out[0].kind == LinkEvent::Kind::User);
+    STRCMP_EQUAL("bob", out[0].user.c_str());
+    LONGS_EQUAL(42, out[0].hash.version);
+    LONGS_EQUAL(1, out[0].hash.remote_for("A").active_devices);
+}
+
 TEST(FeedEntries, MalformedEntriesAreSkippedAndNeverMoveTheIdBackOrToGarbage) {
     std::string last = "5-0";
     std::vector<LinkEvent> out;

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "redis/packed_hash.hpp"
 #include "redis/user_hash.hpp"
 #include "redis_env.hpp"
 
@@ -48,11 +49,27 @@ redis::Command put(const std::string& user, const std::string& instance,
     return {redis::user_key(user), a, &redis::put_user_script()};
 }
 
-// The same put, also appending the new state to the feed (one Redis: the link's way).
-redis::Command with_feed(redis::Command c) {
-    c.argv[0] = "2";
-    c.argv.insert(c.argv.begin() + 2, "{presence}:feed");
-    return c;
+// Several puts as one batched call (one Redis: the link's way), which also appends each new
+// state to the feed.
+redis::Command batched(const std::vector<redis::Command>& puts) {
+    redis::Argv a = {std::to_string(puts.size() + 1), "{presence}:feed"};
+    for (const auto& p : puts) a.push_back(p.argv[1]);
+    a.push_back(puts.at(0).argv[2]);  // the instance (the same for every put)
+    for (const auto& p : puts) a.insert(a.end(), p.argv.begin() + 3, p.argv.end());
+    return {"{presence}:feed", a, &redis::put_users_script()};
+}
+
+// field -> value of a packed hash (packed_hash.hpp); fails the test when it does not unpack.
+std::map<std::string, std::string> unpacked(const std::string& packed,
+                                            std::size_t* pairs = nullptr) {
+    std::map<std::string, std::string> m;
+    std::size_t n = 0;
+    CHECK(redis::unpack_pairs(packed, [&](std::string_view f, std::string_view v) {
+        m[std::string(f)] = std::string(v);
+        ++n;
+    }));
+    if (pairs) *pairs = n;
+    return m;
 }
 
 // field -> value of a flat field/value array (order does not matter).
@@ -203,9 +220,9 @@ TEST(PresenceScripts, HeartbeatSaysNewAndNamesTheSilent) {
     LONGS_EQUAL(2, beat("A", "5000").elements.size());  // nobody silent that long
 }
 
-// After every kind of step the put's answer is exactly the stored hash, and with the feed key
-// (one Redis) the feed's newest entry is this instance's user entry carrying that same hash;
-// without it nothing is appended.
+// After every kind of step the answer is exactly the stored hash: put_user's as fields, the
+// batched put's packed, and the batched put's feed entry (its newest) carries that same packed
+// hash; put_user alone appends nothing (a cluster: the link writes the feed).
 TEST(PresenceScripts, AnswerIsTheStoredHashAndTheFeedEntryCarriesIt) {
     const std::vector<redis::Command> steps = {
         put("bob", "A", {{1, false}, {2, true}}, "i", "3", "first", "1000"),
@@ -219,14 +236,22 @@ TEST(PresenceScripts, AnswerIsTheStoredHashAndTheFeedEntryCarriesIt) {
     std::size_t entries = 0;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         const bool feed = i % 2 == 0;
+        const std::string step = "step " + std::to_string(i);
         redis::Reply answer, stored, last;
-        CHECK(client->run_one(feed ? with_feed(steps[i]) : steps[i], answer));
+        CHECK(client->run_one(feed ? batched({steps[i]}) : steps[i], answer));
         CHECK_TEXT(answer.is_array(), answer.str.c_str());
         CHECK(client->run_one({"", {"HGETALL", redis::user_key("bob")}}, stored));
         const auto want = as_map(stored);
-        CHECK_TEXT(as_map(answer) == want, ("step " + std::to_string(i)).c_str());
-        LONGS_EQUAL(want.size() * 2, answer.elements.size());  // no field twice
-        if (feed) ++entries;
+        if (feed) {
+            LONGS_EQUAL(1, answer.elements.size());
+            std::size_t pairs = 0;
+            CHECK_TEXT(unpacked(answer.elements[0].str, &pairs) == want, step.c_str());
+            LONGS_EQUAL(want.size(), pairs);  // no field twice
+            ++entries;
+        } else {
+            CHECK_TEXT(as_map(answer) == want, step.c_str());
+            LONGS_EQUAL(want.size() * 2, answer.elements.size());  // no field twice
+        }
         STRCMP_EQUAL(std::to_string(entries).c_str(),
                      server.cli({"XLEN", "{presence}:feed"}).c_str());
         if (!feed) continue;
@@ -234,16 +259,51 @@ TEST(PresenceScripts, AnswerIsTheStoredHashAndTheFeedEntryCarriesIt) {
             client->run_one({"", {"XREVRANGE", "{presence}:feed", "+", "-", "COUNT", "1"}}, last));
         CHECK(last.is_array() && last.elements.size() == 1);
         const redis::Reply& fields = last.elements[0].elements[1];
-        CHECK(fields.elements.size() >= 6);
-        const std::vector<std::string> head = {"o", "A", "k", "u", "u", "bob"};
+        LONGS_EQUAL(8, fields.elements.size());
+        const std::vector<std::string> head = {"o", "A", "k", "p", "u", "bob", "h"};
         const std::string& inst = steps[i].argv[2];
         for (std::size_t k = 0; k < head.size(); ++k)
             STRCMP_EQUAL(k == 1 ? inst.c_str() : head[k].c_str(), fields.elements[k].str.c_str());
-        CHECK_TEXT(as_map(fields, 6) == want, ("feed step " + std::to_string(i)).c_str());
+        STRCMP_EQUAL(answer.elements[0].str.c_str(), fields.elements[7].str.c_str());
     }
     redis::UserHash h = run(put("bob", "A", {{4, true}}));
     CHECK_FALSE(h.gone_since.has_value());
     LONGS_EQUAL(3000, *h.record.last_seen);  // untouched by a put without the record
+}
+
+// One batched call: every user's change as if each had been its own put, in order (the same
+// user twice included: the second sees the first), one feed entry per change in that order.
+TEST(PresenceScripts, ABatchIsItsPutsInOrderWithOneFeedEntryEach) {
+    run(put("carol", "B", {{9, true}}));
+    redis::Reply answer;
+    CHECK(client->run_one(
+        batched({put("bob", "A", {{1, false}}, "1", "3", "busy"), put("carol", "A", {{2, false}}),
+                 put("bob", "A", {{1, true}}, "1", "2", "later")}),
+        answer));
+    CHECK_TEXT(answer.is_array(), answer.str.c_str());
+    LONGS_EQUAL(3, answer.elements.size());
+    std::vector<redis::UserHash> got(3);
+    for (std::size_t k = 0; k < 3; ++k)
+        CHECK(redis::unpack_user_hash(answer.elements[k].str, got[k]));
+    CHECK(core::Status::Dnd == got[0].record.chosen);
+    LONGS_EQUAL(2, got[1].devices.size());  // B's device kept
+    CHECK(core::Status::Away == got[2].record.chosen);
+    STRCMP_EQUAL("later", got[2].record.message->c_str());
+    CHECK(got[2].devices.at(0).idle);
+    CHECK(got[2].version > got[0].version);
+    redis::Reply stored;
+    CHECK(client->run_one({"", {"HGETALL", redis::user_key("bob")}}, stored));
+    CHECK(unpacked(answer.elements[2].str) == as_map(stored));
+
+    redis::Reply entries;
+    CHECK(client->run_one({"", {"XRANGE", "{presence}:feed", "-", "+"}}, entries));
+    LONGS_EQUAL(3, entries.elements.size());
+    const char* users[] = {"bob", "carol", "bob"};
+    for (std::size_t k = 0; k < 3; ++k) {
+        const auto& f = entries.elements[k].elements[1].elements;
+        STRCMP_EQUAL(users[k], f.at(5).str.c_str());
+        STRCMP_EQUAL(answer.elements[k].str.c_str(), f.at(7).str.c_str());
+    }
 }
 
 TEST(PresenceScripts, ScriptsRunAgainAfterTheScriptCacheIsFlushed) {
