@@ -371,7 +371,12 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                         in_own_set_.erase(j.user);
                     }
                 }
-                if (set_cmd && j.has_devices) cmds.push_back(std::move(*set_cmd));
+                if (set_cmd && j.has_devices) {
+                    // An SREM waiting for the batch's end would come after this SADD: the
+                    // batch ends here instead, so the set ends as the devices do.
+                    if (!after_chunk.empty()) flush_chunk();
+                    cmds.push_back(std::move(*set_cmd));
+                }
                 if (!options_.url.cluster) {
                     chunk.push_back(&j);
                     if (set_cmd && !j.has_devices) after_chunk.push_back(std::move(*set_cmd));
