@@ -82,6 +82,10 @@ void use_reply_builder(redisContext* context) {
     context->reader->fn = &g_builder;
 }
 
+redisReader* new_reply_reader() {
+    return redisReaderCreateWithFunctions(&g_builder);
+}
+
 std::unique_ptr<Reply> take_reply(void* raw) {
     return std::unique_ptr<Reply>(static_cast<Reply*>(raw));
 }

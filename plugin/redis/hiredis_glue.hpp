@@ -17,6 +17,10 @@ namespace presence::redis {
 // fail with "Out of memory" instead of being allocated.
 void use_reply_builder(redisContext* context);
 
+// A reader on its own (no connection) with the same builder: what a connection reads, fed from
+// bytes (the redis_reply fuzz target). Free with redisReaderFree.
+redisReader* new_reply_reader();
+
 // Ownership of a reply the builder made (nullptr gives nullptr).
 std::unique_ptr<Reply> take_reply(void* raw);
 
