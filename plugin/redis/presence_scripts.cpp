@@ -95,17 +95,23 @@ return (put_one(KEYS[1], ARGV[1], ARGV, 2))
 constexpr const char* kPutUsersHead = R"lua(
 local inst, out, i = ARGV[1], {}, 2
 for k = 2, #KEYS do
-  local key = KEYS[k]
-  local hash
-  hash, i = put_one(key, inst, ARGV, i)
-  local packed = cmsgpack.pack(hash)
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ')lua";
+  local key, at = KEYS[k], i
+  i = i + 10 + 2 * tonumber(ARGV[i + 9])
+  -- One user's failure (a key of another type, put there by someone else) is that user's
+  -- alone: its answer is the error, the others' changes go on.
+  local ok, hash = pcall(put_one, key, inst, ARGV, at)
+  if not ok then
+    out[#out + 1] = redis.error_reply(type(hash) == 'table' and hash.err or tostring(hash))
+  else
+    local packed = cmsgpack.pack(hash)
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ')lua";
 
 // The entry's own fields: o origin instance, k kind ("p": packed user), u user id (the key
 // without "presence:{" and "}"), h the packed hash.
 constexpr const char* kPutUsersTail = R"lua(', '*', 'o', inst, 'k', 'p',
-    'u', string.sub(key, 11, -2), 'h', packed)
-  out[#out + 1] = packed
+      'u', string.sub(key, 11, -2), 'h', packed)
+    out[#out + 1] = packed
+  end
 end
 return out
 )lua";

@@ -21,7 +21,8 @@ const Script& put_user_script();
 // One Redis (not a cluster): several users at once. KEYS[1] the change feed, KEYS[2..] the user
 // hashes; ARGV: instance, then for each user in KEYS order the put_user arguments after the
 // instance. Appends one feed entry per user (o, inst, k, "p", u, id, h, packed hash) and
-// returns the packed hashes in KEYS order (packed_hash.hpp reads them).
+// returns the packed hashes in KEYS order (packed_hash.hpp reads them); a user whose step failed
+// (a key of another type) gets that error in its place and no feed entry, the others go on.
 const Script& put_users_script();
 
 // KEYS[1] user hash. ARGV: instance, gone_since. Removes every device of that instance (a dead

@@ -422,11 +422,23 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                 LinkEvent e;
                 e.kind = LinkEvent::Kind::Put;
                 e.user = j.user;
+                // What Redis said when the change was not taken (the whole call's error, or
+                // this user's alone in a batch); empty when nothing needs logging.
+                std::string refused;
                 if (j.slot != kNoSlot) {
-                    // The batched script's answer: one packed hash per user, in order.
-                    e.ok = r.is_array() && j.slot < r.elements.size() &&
-                           unpack_user_hash(r.elements[j.slot].str, e.hash);
-                    if (e.ok) published_.fetch_add(1);  // by the script
+                    // The batched script's answer: one packed hash per user, in order, or the
+                    // error of that user's step alone.
+                    const Reply* el =
+                        r.is_array() && j.slot < r.elements.size() ? &r.elements[j.slot] : nullptr;
+                    e.ok = el != nullptr && el->type == Reply::Type::String &&
+                           unpack_user_hash(el->str, e.hash);
+                    if (e.ok) {
+                        published_.fetch_add(1);  // by the script
+                    } else if (el != nullptr) {
+                        refused = el->is_error() ? el->str : "an odd answer";
+                    } else if (j.slot == 0 && !is_io_error(r)) {
+                        refused = r.is_error() ? r.str : "an odd answer";  // once per call
+                    }
                 } else {
                     e.ok = r.is_array();
                     if (e.ok) {
@@ -435,15 +447,12 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                                   "o",    options_.instance, "k",      "u", "u",         j.user};
                         for (const auto& el : r.elements) x.push_back(el.str);
                         feed.push_back({feed_key_, std::move(x)});
+                    } else if (!is_io_error(r)) {
+                        refused = r.is_error() ? r.str : "an odd answer";
                     }
                 }
-                if (!e.ok) {
-                    put_failed_ = true;
-                    if (!is_io_error(r) && (j.slot == kNoSlot || j.slot == 0)) {
-                        log(2, "writing user " + j.user + " failed: " +
-                                   (r.is_error() ? r.str : std::string("an odd answer")));
-                    }
-                }
+                if (!e.ok) put_failed_ = true;
+                if (!refused.empty()) log(2, "writing user " + j.user + " failed: " + refused);
                 out.push_back(std::move(e));
                 break;
             }

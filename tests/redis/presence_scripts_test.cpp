@@ -306,6 +306,30 @@ TEST(PresenceScripts, ABatchIsItsPutsInOrderWithOneFeedEntryEach) {
     }
 }
 
+// A user whose step fails (the key holds another type, written by someone else) gets that
+// error in its place and no feed entry; the users before and after it are written as usual.
+TEST(PresenceScripts, OneUsersFailureInABatchIsItsAlone) {
+    server.cli({"SET", redis::user_key("mallory"), "not a hash"});
+    redis::Reply answer;
+    CHECK(client->run_one(batched({put("bob", "A", {{1, false}}), put("mallory", "A", {{2, false}}),
+                                   put("carol", "A", {{3, true}})}),
+                          answer));
+    CHECK_TEXT(answer.is_array(), answer.str.c_str());
+    LONGS_EQUAL(3, answer.elements.size());
+    redis::UserHash h;
+    CHECK(redis::unpack_user_hash(answer.elements[0].str, h));
+    LONGS_EQUAL(1, h.devices.size());
+    CHECK(answer.elements[1].is_error_with("WRONGTYPE"));
+    CHECK(redis::unpack_user_hash(answer.elements[2].str, h));
+    CHECK(h.devices.at(0).idle);
+    STRCMP_EQUAL("not a hash", server.cli({"GET", redis::user_key("mallory")}).c_str());
+    redis::Reply entries;
+    CHECK(client->run_one({"", {"XRANGE", "{presence}:feed", "-", "+"}}, entries));
+    LONGS_EQUAL(2, entries.elements.size());
+    STRCMP_EQUAL("bob", entries.elements[0].elements[1].elements.at(5).str.c_str());
+    STRCMP_EQUAL("carol", entries.elements[1].elements[1].elements.at(5).str.c_str());
+}
+
 TEST(PresenceScripts, ScriptsRunAgainAfterTheScriptCacheIsFlushed) {
     run(put("bob", "A", {{1, false}}));
     server.cli({"SCRIPT", "FLUSH"});
