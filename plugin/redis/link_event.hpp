@@ -44,9 +44,9 @@ struct LinkEvent {
 };
 
 // Reads an XREAD reply of the change feed: every entry of another instance than `own` becomes
-// a User (its hash as fields, or packed: kind "p") or Friendship event; `last_id` moves to the last
-// well-formed entry id. Anything malformed is skipped. Returns the number of entries read (own ones
-// included).
+// a User (its hash as fields, or packed: kind "p") or Friendship event; `last_id` moves to the
+// last well-formed entry id. Anything malformed is skipped. Returns the number of entries read
+// (own ones included).
 std::size_t parse_feed_reply(const Reply& reply, std::string_view own, std::string& last_id,
                              std::vector<LinkEvent>& out);
 

@@ -443,10 +443,7 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
                     e.ok = r.is_array();
                     if (e.ok) {
                         e.hash = parse_user_hash(r);
-                        Argv x = {"XADD", feed_key_,         "MAXLEN", "~", kFeedMaxLen, "*",
-                                  "o",    options_.instance, "k",      "u", "u",         j.user};
-                        for (const auto& el : r.elements) x.push_back(el.str);
-                        feed.push_back({feed_key_, std::move(x)});
+                        feed.push_back(user_feed_entry(j.user, r));
                     } else if (!is_io_error(r)) {
                         refused = r.is_error() ? r.str : "an odd answer";
                     }
@@ -509,6 +506,13 @@ void RedisLink::run_jobs(std::vector<Job>& jobs) {
         writer_client_->close();
         set_up(false, false);
     }
+}
+
+Command RedisLink::user_feed_entry(const std::string& user, const Reply& hash) const {
+    Argv x = {"XADD", feed_key_,         "MAXLEN", "~", kFeedMaxLen, "*",
+              "o",    options_.instance, "k",      "u", "u",         user};
+    for (const auto& el : hash.elements) x.push_back(el.str);
+    return {feed_key_, std::move(x)};
 }
 
 void RedisLink::beat() {
@@ -665,10 +669,7 @@ void RedisLink::drop_all_of(const std::string& instance, const std::string& gone
             const Reply& r = replies[k];
             if (!r.is_array() || r.elements.empty()) continue;
             const std::string& user = users[from + k].str;
-            Argv x = {"XADD", feed_key_,         "MAXLEN", "~", kFeedMaxLen, "*",
-                      "o",    options_.instance, "k",      "u", "u",         user};
-            for (const auto& el : r.elements) x.push_back(el.str);
-            feed.push_back({feed_key_, std::move(x)});
+            feed.push_back(user_feed_entry(user, r));
             reaped_users_.fetch_add(announce_locally ? 1 : 0);
             if (announce_locally) {
                 LinkEvent e;

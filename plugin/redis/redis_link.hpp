@@ -87,6 +87,8 @@ class RedisLink {
     void reader_main();
     bool ensure_connected(RedisClient& client, bool& was_up, const char* who);
     void run_jobs(std::vector<Job>& jobs);
+    // The feed entry of a user's hash as fields (a cluster's put, a reaped instance's users).
+    Command user_feed_entry(const std::string& user, const Reply& hash) const;
     void beat();
     void settle(const std::map<std::string, core::Millis>& members, core::Millis now,
                 core::Millis dead_after);
